@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    vipkit::cli::nginx_reload::main()
+}

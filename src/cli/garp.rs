@@ -1,0 +1,8 @@
+//! `garp`: not written yet.
+
+use std::process::ExitCode;
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    crate::exit::run("garp", || Err(crate::Error::failed("not implemented yet")))
+}

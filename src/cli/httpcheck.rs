@@ -1,0 +1,10 @@
+//! `httpcheck`: not written yet.
+
+use std::process::ExitCode;
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    crate::exit::run("httpcheck", || {
+        Err(crate::Error::failed("not implemented yet"))
+    })
+}

@@ -1,0 +1,10 @@
+//! `vip-bind`: not written yet.
+
+use std::process::ExitCode;
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    crate::exit::run("vip-bind", || {
+        Err(crate::Error::failed("not implemented yet"))
+    })
+}

@@ -1,0 +1,141 @@
+//! One blocking NETLINK_ROUTE socket: it owns sequence numbers and the receive buffer, asks the
+//! kernel to acknowledge every change, and turns NACKs into `io::Error`s carrying the errno.
+//!
+//! No async runtime: every tool makes a handful of requests and exits. Receives have a deadline
+//! so a wedged kernel reply can never hang a failover script.
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{Socket as RawSocket, SocketAddr, protocols::NETLINK_ROUTE};
+
+/// How long one receive may wait for the kernel.
+const RECV_TIMEOUT: Duration = Duration::from_secs(2);
+/// Large enough for any single datagram of an address or route dump.
+const RECV_BUF: usize = 64 * 1024;
+
+/// A connected, blocking NETLINK_ROUTE socket.
+pub struct Socket {
+    sock: RawSocket,
+    seq: u32,
+    buf: Vec<u8>,
+}
+
+impl Socket {
+    /// Open a socket bound to a kernel-assigned port and connected to the kernel.
+    pub fn open() -> io::Result<Self> {
+        let mut sock = RawSocket::new(NETLINK_ROUTE)?;
+        sock.bind_auto()?;
+        sock.connect(&SocketAddr::new(0, 0))?;
+        set_recv_timeout(&sock, RECV_TIMEOUT)?;
+        Ok(Socket {
+            sock,
+            seq: 0,
+            buf: Vec::with_capacity(RECV_BUF),
+        })
+    }
+
+    /// Send a change (`flags` such as `NLM_F_CREATE | NLM_F_EXCL`) and wait for its ACK.
+    pub fn request(&mut self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<()> {
+        let seq = self.send(msg, NLM_F_REQUEST | NLM_F_ACK | flags)?;
+        loop {
+            for reply in self.recv_batch()? {
+                if reply.header.sequence_number != seq {
+                    continue;
+                }
+                if let NetlinkPayload::Error(e) = reply.payload {
+                    return match e.code {
+                        None => Ok(()),
+                        Some(_) => Err(e.to_io()),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Send a dump request and collect every message of the reply.
+    pub fn dump(&mut self, msg: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessage>> {
+        let seq = self.send(msg, NLM_F_REQUEST | NLM_F_DUMP)?;
+        let mut out = Vec::new();
+        loop {
+            for reply in self.recv_batch()? {
+                if reply.header.sequence_number != seq {
+                    continue;
+                }
+                match reply.payload {
+                    NetlinkPayload::Done(_) => return Ok(out),
+                    NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
+                    NetlinkPayload::InnerMessage(m) => out.push(m),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<u32> {
+        self.seq = self.seq.wrapping_add(1);
+        let mut header = NetlinkHeader::default();
+        header.flags = flags;
+        header.sequence_number = self.seq;
+        let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(msg));
+        packet.finalize();
+        let mut bytes = vec![0u8; packet.buffer_len()];
+        packet.serialize(&mut bytes);
+        self.sock.send(&bytes, 0)?;
+        Ok(self.seq)
+    }
+
+    /// Receive one datagram and parse every netlink message in it.
+    fn recv_batch(&mut self) -> io::Result<Vec<NetlinkMessage<RouteNetlinkMessage>>> {
+        self.buf.clear();
+        self.buf.reserve(RECV_BUF);
+        let n = match self.sock.recv(&mut self.buf, 0) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT));
+            }
+            Err(e) => return Err(e),
+        };
+        let mut messages = Vec::new();
+        let mut offset = 0;
+        while offset < n {
+            let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.buf[offset..n])
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            let len = msg.header.length as usize;
+            if len == 0 {
+                break;
+            }
+            offset += (len + 3) & !3;
+            messages.push(msg);
+        }
+        Ok(messages)
+    }
+}
+
+fn set_recv_timeout(sock: &RawSocket, timeout: Duration) -> io::Result<()> {
+    let tv = libc::timeval {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_usec: timeout.subsec_micros() as libc::suseconds_t,
+    };
+    // SAFETY: the fd is a valid open socket owned by `sock`, and `tv` is a properly initialised
+    // timeval whose size we pass alongside it.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}

@@ -1,0 +1,1 @@
+//! Integration tests for garp: not written yet.

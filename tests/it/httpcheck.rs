@@ -1,0 +1,1 @@
+//! Integration tests for httpcheck: not written yet.

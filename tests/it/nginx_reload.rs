@@ -1,0 +1,1 @@
+//! Integration tests for nginx-reload: not written yet.

@@ -1,0 +1,1 @@
+//! Integration tests for vip-bind: not written yet.
