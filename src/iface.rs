@@ -75,10 +75,8 @@ pub fn lookup(name: &str) -> Result<Interface> {
         iface.noarp = ifa.flags.contains(F::IFF_NOARP) || ifa.flags.contains(F::IFF_LOOPBACK);
         let Some(address) = ifa.address else { continue };
         if let Some(link) = address.as_link_addr() {
-            if let Some(mac) = link.addr() {
-                if mac != [0; 6] {
-                    iface.mac = Some(mac);
-                }
+            if let Some(mac) = link.addr().filter(|m| *m != [0; 6]) {
+                iface.mac = Some(mac);
             }
         } else if let Some(v4) = address.as_sockaddr_in() {
             let prefix = ifa
