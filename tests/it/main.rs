@@ -4,6 +4,8 @@
 #[allow(dead_code)]
 mod netns;
 #[allow(dead_code)]
+mod nginx;
+#[allow(dead_code)]
 mod util;
 
 mod garp;
