@@ -62,7 +62,9 @@ pub fn run(args: &Args) -> Result<u8> {
     let here = entries
         .iter()
         .find(|e| e.index == index && e.addr == t.addr);
-    let has_route = addr::has_host_route(&mut sock, index, t.addr)?;
+    // Only a dry run needs to know about the host route in advance; otherwise deleting it and
+    // accepting "no such route" saves a route dump on the failover path.
+    let has_route = args.dry_run && addr::has_host_route(&mut sock, index, t.addr)?;
 
     let Some(e) = here else {
         if args.dry_run {
@@ -71,9 +73,7 @@ pub fn run(args: &Args) -> Result<u8> {
             }
             return Ok(exit::SUCCESS);
         }
-        if has_route {
-            del_route(&mut sock, index, dev, t.addr)?;
-        }
+        del_route(&mut sock, index, dev, t.addr)?;
         if args.verbose {
             out(&format!("absent {} dev {dev}", t.addr));
         }
@@ -99,7 +99,7 @@ pub fn run(args: &Args) -> Result<u8> {
             Err(err)
         }
     })?;
-    if has_route && let Err(err) = del_route(&mut sock, index, dev, t.addr) {
+    if let Err(err) = del_route(&mut sock, index, dev, t.addr) {
         // Nothing half-applied: put the address back as it was.
         let old = Vip {
             addr: e.addr,
@@ -116,8 +116,13 @@ pub fn run(args: &Args) -> Result<u8> {
     Ok(exit::SUCCESS)
 }
 
+/// Remove the host route if there is one; "no such route" is success. Without privilege the
+/// route table is read instead, so an unprivileged no-op still succeeds.
 fn del_route(sock: &mut Socket, index: u32, dev: &str, addr: IpAddr) -> Result<()> {
     match addr::del_host_route(sock, index, dev, addr) {
+        Err(e) if e.exit_code() == exit::NOPERM && !addr::has_host_route(sock, index, addr)? => {
+            Ok(())
+        }
         Err(e) if !addr::is_absent(&e) => Err(e),
         _ => Ok(()),
     }
