@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use crate::netns::{self, LB1, Netns};
+use crate::netns::{self, LB1, LB1_6, Netns};
 use crate::nginx::Nginx;
 use crate::util::{Cmd, Output};
 
@@ -22,7 +22,7 @@ const SLACK: Duration = Duration::from_millis(300);
 fn http_servers() -> String {
     format!(
         "default_type text/plain;\n\
-         server {{ listen {LB1}:80 default_server;\n\
+         server {{ listen {LB1}:80 default_server; listen [{LB1_6}]:80 default_server;\n\
            location = /ok {{ return 200 \"ok\\n\"; }}\n\
            location = /nocontent {{ return 204; }}\n\
            location = /moved {{ return 301 http://{LB1}/ok; }}\n\
@@ -99,6 +99,10 @@ fn status_codes_with_default_and_custom_expectations() {
     expect(hc(&ns, &["-L", &url("/loop")]), 1, "302\n", t);
     // HEAD.
     expect(hc(&ns, &["-I", &url("/ok")]), 0, "200\n", t);
+    // IPv6 literal.
+    let v6 = format!("http://[{LB1_6}]:80/ok");
+    let out = expect(hc(&ns, &["-v", &v6]), 0, "200\n", t);
+    assert!(out.stderr.contains(&format!("addr=[{LB1_6}]:80")), "{out}");
     // The failure reason goes to stderr, one line, naming the URL; -s silences it, -S not.
     let out = expect(hc(&ns, &[&url("/broken")]), 1, "500\n", t);
     assert_eq!(
@@ -483,8 +487,10 @@ fn a_stuck_name_lookup_is_cut_at_the_deadline() {
     // `ip netns exec` bind-mounts /etc/netns/NS/resolv.conf over /etc/resolv.conf: point the
     // resolver at a UDP socket in the namespace that swallows every query.
     let dns = udp_black_hole(&ns, "198.51.100.1:53");
-    let dir = Path::new("/etc/netns").join(&ns.name);
-    let _cleanup = RemoveDir(dir.clone());
+    let parent = Path::new("/etc/netns");
+    let _cleanup_parent = (!parent.exists()).then(|| RemoveDir(parent.to_path_buf(), false));
+    let dir = parent.join(&ns.name);
+    let _cleanup = RemoveDir(dir.clone(), true);
     std::fs::create_dir_all(&dir).expect("mkdir /etc/netns/NS");
     std::fs::write(
         dir.join("resolv.conf"),
@@ -685,11 +691,17 @@ fn udp_black_hole(ns: &Netns, addr: &'static str) -> mpsc::Sender<()> {
     stop_tx
 }
 
-struct RemoveDir(std::path::PathBuf);
+/// Removes a directory we created, on drop: with its contents (`true`), or only if nothing else
+/// is left in it (`false`, for a parent other tests may share).
+struct RemoveDir(std::path::PathBuf, bool);
 
 impl Drop for RemoveDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = if self.1 {
+            std::fs::remove_dir_all(&self.0)
+        } else {
+            std::fs::remove_dir(&self.0)
+        };
     }
 }
 
