@@ -412,6 +412,8 @@ impl Action {
 pub enum Outcome {
     /// Signal sent, not confirmed (`--wait 0`).
     Sent,
+    /// Signal sent, but the result cannot be seen from here (the reason, for a warning).
+    Unconfirmed(String),
     /// New workers replaced the old ones.
     Reloaded { old: Vec<i32>, new: Vec<i32> },
     /// The master and these workers reopened their log files.
@@ -757,8 +759,16 @@ impl Master {
         let pids: Vec<i32> = std::iter::once(self.pid)
             .chain(workers.iter().copied())
             .collect();
-        let before: Vec<BTreeSet<FileId>> = pids.iter().map(|&p| append_files(p)).collect();
+        let before: Option<Vec<BTreeSet<FileId>>> = pids.iter().map(|&p| append_files(p)).collect();
         self.signal(Signal::SIGUSR1)?;
+        let Some(before) = before else {
+            // Reading another user's /proc/PID/fd takes CAP_SYS_PTRACE; CAP_KILL alone signals.
+            return Ok(Outcome::Unconfirmed(format!(
+                "cannot read the open files of nginx (/proc/{}/fd; needs CAP_SYS_PTRACE): \
+                 SIGUSR1 sent, log reopening not confirmed",
+                self.pid
+            )));
+        };
         let deadline = Instant::now() + wait;
         loop {
             let late = Instant::now() >= deadline;
@@ -845,12 +855,16 @@ type FileId = (i32, u64, u64);
 
 /// A process's regular files opened for appending: its log files (`ls -l /proc/PID/fd`).
 /// Reopening gives each a new descriptor before the old one is closed, so after a reopen none
-/// of these triples survives.
-fn append_files(pid: i32) -> BTreeSet<FileId> {
-    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return BTreeSet::new();
+/// of these triples survives. None when the process's descriptors cannot be read (another
+/// user's process without CAP_SYS_PTRACE); empty when it has exited.
+fn append_files(pid: i32) -> Option<BTreeSet<FileId>> {
+    let dir = match std::fs::read_dir(format!("/proc/{pid}/fd")) {
+        Ok(dir) => dir,
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return None,
+        Err(_) => return Some(BTreeSet::new()),
     };
-    dir.flatten()
+    let files = dir
+        .flatten()
         .filter_map(|e| {
             let fd: i32 = e.file_name().to_str()?.parse().ok()?;
             let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
@@ -864,7 +878,8 @@ fn append_files(pid: i32) -> BTreeSet<FileId> {
             let meta = std::fs::metadata(e.path()).ok()?;
             meta.is_file().then(|| (fd, meta.dev(), meta.ino()))
         })
-        .collect()
+        .collect();
+    Some(files)
 }
 
 /// Has `pid` reopened the files it held (`before`)? A process that exited needs nothing more.
@@ -872,7 +887,7 @@ fn reopened(pid: i32, before: &BTreeSet<FileId>) -> bool {
     if before.is_empty() || !Path::new(&format!("/proc/{pid}")).exists() {
         return true;
     }
-    let now = append_files(pid);
+    let now = append_files(pid).unwrap_or_default();
     !before.iter().all(|f| now.contains(f))
 }
 

@@ -5,13 +5,14 @@
 //! reload) within `--wait`. The logic lives in [`crate::nginx`]; this module is the command
 //! line and the `-v` line.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::nginx::{self, Action, ConfigTest, Master, Outcome};
 
 const PROG: &str = "nginx-reload";
@@ -54,7 +55,8 @@ pub struct Args {
     #[arg(long = "wait", value_name = "S", default_value = "5", value_parser = parse_wait)]
     pub wait: Duration,
 
-    /// Print nothing, not even errors: the exit status tells
+    /// Print no warnings (a result that cannot be confirmed); errors are still printed, and
+    /// success is silent anyway
     #[arg(short = 'q', long = "quiet", conflicts_with = "verbose")]
     pub quiet: bool,
 
@@ -101,14 +103,7 @@ fn parse_wait(s: &str) -> std::result::Result<Duration, String> {
 pub fn main() -> ExitCode {
     crate::exit::run(PROG, || {
         let args: Args = crate::exit::parse(std::env::args_os())?;
-        let quiet = args.quiet;
-        run(&args).map_err(|e| {
-            if quiet {
-                Error::Quiet(e.exit_code())
-            } else {
-                e
-            }
-        })
+        run(&args)
     })
 }
 
@@ -126,6 +121,11 @@ pub fn run(args: &Args) -> Result<u8> {
     }
     let action = Action::from(args.signal);
     let outcome = master.deliver(action, args.wait)?;
+    if let Outcome::Unconfirmed(why) = &outcome
+        && !args.quiet
+    {
+        let _ = writeln!(std::io::stderr(), "{PROG}: warning: {why}");
+    }
     if args.verbose {
         crate::exit::out(&describe(&master, action, &outcome));
     }
@@ -138,6 +138,7 @@ fn describe(master: &Master, action: Action, outcome: &Outcome) -> String {
     let sig = action.signal().as_str();
     match outcome {
         Outcome::Sent => format!("sent {sig} to nginx master {pid} (not confirmed: --wait 0)"),
+        Outcome::Unconfirmed(_) => format!("sent {sig} to nginx master {pid} (not confirmed)"),
         Outcome::Reloaded { old, new } => format!(
             "nginx master {pid} reloaded: workers {} -> {}",
             nginx::join_pids(old),
@@ -154,6 +155,7 @@ fn describe(master: &Master, action: Action, outcome: &Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     fn parse(args: &[&str]) -> Result<Args> {
         crate::exit::parse::<Args, _, _>(

@@ -147,12 +147,12 @@ fn test_refuses_a_broken_config_and_nginx_keeps_serving() {
     // Nothing reached the master: its error log has no complaint about the directive.
     let log = std::fs::read_to_string(n.dir.path().join("error.log")).unwrap_or_default();
     assert!(!log.contains("bogus_directive"), "{log}");
-    // -q: the same refusal, silently.
+    // -q silences warnings, not errors: scripts log what went wrong.
     let out = reload(&ns)
         .args(["-t", "-q", "-p"])
         .arg(n.pidfile())
         .expect(1);
-    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out}");
+    assert!(out.stderr.contains("[emerg]"), "{out}");
 }
 
 #[test]
@@ -495,6 +495,44 @@ fn without_cap_kill_it_is_exit_3() {
         "{out}"
     );
     assert_eq!(serving(&n), workers);
+}
+
+#[test]
+fn cap_kill_alone_is_enough_to_reload_and_reopen() {
+    if !crate::util::need_root() {
+        return;
+    }
+    let ns = single();
+    let n = start(&ns, &server("one"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let pidfile = dir.path().join("nginx.pid");
+    std::fs::write(&pidfile, format!("{}\n", n.master_pid().expect("master"))).expect("write");
+    std::fs::set_permissions(&pidfile, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    // Not root, only CAP_KILL: the workers are seen through /proc/PID/stat, which anyone reads.
+    let as_nobody = |args: &[&str]| {
+        Cmd::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args(["--inh-caps=-all,+kill", "--ambient-caps=+kill"])
+            .arg(bin("nginx-reload"))
+            .args(args)
+            .arg("-p")
+            .arg(&pidfile)
+    };
+    let old = serving(&n);
+    let out = as_nobody(&["-v"]).ok();
+    assert!(out.stdout.contains("reloaded"), "{out}");
+    assert!(serving(&n).iter().all(|p| !old.contains(p)), "{out}");
+    // nginx's open files are out of sight without CAP_SYS_PTRACE: a reopen is sent, with a
+    // warning that it is not confirmed; -q drops the warning.
+    let out = as_nobody(&["-s", "reopen"]).ok();
+    assert!(
+        out.stderr.contains("warning: cannot read the open files"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("CAP_SYS_PTRACE"), "{out}");
+    let out = as_nobody(&["-s", "reopen", "-q"]).ok();
+    assert!(out.stderr.is_empty(), "{out}");
 }
 
 #[test]
