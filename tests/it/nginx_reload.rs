@@ -156,6 +156,27 @@ fn test_refuses_a_broken_config_and_nginx_keeps_serving() {
 }
 
 #[test]
+fn test_from_another_network_namespace_says_so() {
+    if !crate::util::need_root() {
+        return;
+    }
+    let ns = single();
+    let n = start(&ns, &server("one"));
+    let old = serving(&n);
+    // nginx -t binds 198.51.100.4:80, which exists only in nginx's namespace.
+    let elsewhere = Netns::new("other");
+    let out = elsewhere
+        .tool("nginx-reload")
+        .arg("-t")
+        .arg("-p")
+        .arg(n.pidfile())
+        .expect(1);
+    assert!(out.stderr.contains("bind()"), "{out}");
+    assert!(out.stderr.contains("another network namespace"), "{out}");
+    assert_eq!(serving(&n), old);
+}
+
+#[test]
 fn without_test_a_refused_config_fails_the_wait_quickly() {
     if !crate::util::need_root() {
         return;
