@@ -51,6 +51,15 @@ pub fn need_root() -> bool {
     );
 }
 
+/// `setpriv` arguments that run the rest of a command as `nobody` with no capabilities.
+pub const AS_NOBODY: [&str; 5] = [
+    "setpriv",
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "--inh-caps=-all",
+];
+
 /// A command to run with a timeout.
 pub struct Cmd {
     cmd: Command,
@@ -136,6 +145,15 @@ impl Cmd {
     pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(data.into());
         self
+    }
+
+    /// One of the crate's binaries inside namespace `ns`, run as `nobody` without capabilities.
+    pub fn tool_unprivileged(ns: &str, name: &str) -> Self {
+        let mut c = Cmd::in_ns(ns, AS_NOBODY[0])
+            .args(&AS_NOBODY[1..])
+            .arg(bin(name));
+        c.shown = format!("[{ns}] (nobody) {name}");
+        c
     }
 
     /// Access the underlying `Command` (for `current_dir`, `uid`, ...).
