@@ -184,17 +184,7 @@ impl Cmd {
                 let _ = stdin.write_all(&data);
             });
         }
-        let out_reader = reader(child.stdout.take());
-        let err_reader = reader(child.stderr.take());
-        let (status, timed_out) = wait_deadline(&mut child, self.timeout);
-        Output {
-            code: status.and_then(|s| s.code()),
-            stdout: out_reader.join().unwrap_or_default(),
-            stderr: err_reader.join().unwrap_or_default(),
-            elapsed: start.elapsed(),
-            timed_out,
-            shown: self.shown,
-        }
+        collect(child, self.timeout, start, self.shown)
     }
 
     /// Start in the background; the returned guard kills the process group on drop.
@@ -222,6 +212,21 @@ impl Cmd {
     /// Run and expect success.
     pub fn ok(self) -> Output {
         self.expect(0)
+    }
+}
+
+/// Wait for `child` (killing it at `timeout`) and gather what it printed.
+fn collect(mut child: Child, timeout: Duration, start: Instant, shown: String) -> Output {
+    let out_reader = reader(child.stdout.take());
+    let err_reader = reader(child.stderr.take());
+    let (status, timed_out) = wait_deadline(&mut child, timeout);
+    Output {
+        code: status.and_then(|s| s.code()),
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+        elapsed: start.elapsed(),
+        timed_out,
+        shown,
     }
 }
 
@@ -305,19 +310,8 @@ impl Bg {
 
     /// Wait for exit up to `timeout`, killing it afterwards; returns what it printed.
     pub fn finish(mut self, timeout: Duration) -> Output {
-        let mut child = self.child.take().expect("child");
-        let start = Instant::now();
-        let out_reader = reader(child.stdout.take());
-        let err_reader = reader(child.stderr.take());
-        let (status, timed_out) = wait_deadline(&mut child, timeout);
-        Output {
-            code: status.and_then(|s| s.code()),
-            stdout: out_reader.join().unwrap_or_default(),
-            stderr: err_reader.join().unwrap_or_default(),
-            elapsed: start.elapsed(),
-            timed_out,
-            shown: self.shown.clone(),
-        }
+        let child = self.child.take().expect("child");
+        collect(child, timeout, Instant::now(), self.shown.clone())
     }
 
     /// Kill now and return what it printed.
