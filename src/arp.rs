@@ -5,7 +5,8 @@
 //! advertisement frames (`ndisc6`/`ndsend` equivalents) with their ICMPv6 checksum.
 //!
 //! [`PacketSocket`] is a thin `AF_PACKET` wrapper (the socket `arping` opens) used for both
-//! families. IPv6 goes through `AF_PACKET` too rather than a raw ICMPv6 socket, because a
+//! families; [`execute`] sends a [`Plan`] on schedule (arping's `-c`/`-i`/`-w`) and, for a
+//! duplicate probe, listens for an answer; [`probe`] is `arping -D` in one call. IPv6 goes through `AF_PACKET` too rather than a raw ICMPv6 socket, because a
 //! duplicate-address probe must come from `::` (a raw socket picks a real source address), an
 //! announcement made with `--force` names an address the host does not hold (a raw socket cannot
 //! bind it), and the bytes on the wire, hop limit 255 included, are then exactly the ones our unit
@@ -513,12 +514,18 @@ pub fn execute(plan: &Plan, report: &mut dyn FnMut(&str)) -> Result<Option<Mac>>
     }
     let frames: Vec<Vec<u8>> = plan.packets.iter().map(|p| p.frame(plan.mac)).collect();
     let start = Instant::now();
-    let deadline = plan.deadline.map(|d| start + d);
+    let deadline = plan.deadline.and_then(|d| start.checked_add(d));
     let mut buf = [0u8; 2048];
     let mut answer = None;
 
     for round in 0..plan.count {
-        let at = start + plan.interval * round;
+        let Some(at) = plan
+            .interval
+            .checked_mul(round)
+            .and_then(|offset| start.checked_add(offset))
+        else {
+            break;
+        };
         if round > 0 && deadline.is_some_and(|d| at >= d) {
             break;
         }

@@ -46,7 +46,8 @@ pub struct Args {
     #[arg(short = 's', long = "source", value_name = "SOURCE")]
     pub source: Option<IpAddr>,
 
-    /// Unsolicited ARP request (sender = target); SOURCE defaults to TARGET and vice versa
+    /// Unsolicited ARP request: sender = target = SOURCE, or TARGET without -s (given both, as
+    /// in arping: who-has TARGET tell SOURCE)
     #[arg(short = 'U', long = "unsolicited", conflicts_with_all = ["reply", "both"])]
     pub unsolicited: bool,
 
@@ -125,8 +126,14 @@ pub fn parse_seconds(s: &str) -> std::result::Result<Duration, String> {
         return Err("not a number of seconds".into());
     }
     let secs: f64 = s.parse().map_err(|_| "not a number of seconds")?;
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("too many seconds: {s}"))
+    if secs > MAX_SECONDS {
+        return Err(format!("at most {MAX_SECONDS} seconds (one day)"));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| "not a number of seconds".to_string())
 }
+
+/// The longest interval or deadline accepted: a day is already far beyond any use.
+const MAX_SECONDS: f64 = 86_400.0;
 
 fn parse_count(s: &str) -> std::result::Result<u32, String> {
     match s.parse::<u32>() {
@@ -431,6 +438,19 @@ mod tests {
     }
 
     #[test]
+    fn unsolicited_with_both_addresses_asks_for_target_as_arping_does() {
+        let p = plan_of("-I eth0 -U -s 198.51.100.2 198.51.100.1").unwrap();
+        assert_eq!(
+            p.packets,
+            vec![Packet::Arp(Arp::request(
+                MAC,
+                v4("198.51.100.2"),
+                v4("198.51.100.1")
+            ))]
+        );
+    }
+
+    #[test]
     fn plain_target_sends_from_the_covering_interface_address() {
         let p = plan_of("-I eth0 198.51.100.1").unwrap();
         assert_eq!(
@@ -593,6 +613,9 @@ mod tests {
         for bad in ["", ".", "-1", "1e3", "nan", "inf", " 1", "1s", "0x10"] {
             assert!(parse_seconds(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(parse_seconds("86400"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_seconds("86400.5").is_err());
+        assert!(parse_seconds("99999999999999999999999").is_err());
         assert!(parse_deadline("0").is_err());
         assert!(parse_deadline("0.0").is_err());
     }

@@ -118,12 +118,20 @@ fn locktime_ignores_only_the_non_gratuitous_reply() {
         return;
     }
     let t = moved(VIP1, "24");
-    let sysctl = |v: &str| {
-        t.gw.cmd("sysctl")
-            .args(["-qw", &format!("net.ipv4.neigh.br0.locktime={v}")])
-            .ok();
+    // net.ipv4.neigh.br0.locktime, set with ip (milliseconds) rather than sysctl(8).
+    let locktime = |ms: &str| {
+        t.gw.ip(&[
+            "ntable",
+            "change",
+            "name",
+            "arp_cache",
+            "dev",
+            "br0",
+            "locktime",
+            ms,
+        ]);
     };
-    sysctl("6000"); // one minute: certainly within it
+    locktime("60000"); // one minute: certainly within it
     garp_ok(&t, &["-I", "eth0", "-A", "-s", VIP1, GW]);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
@@ -131,7 +139,7 @@ fn locktime_ignores_only_the_non_gratuitous_reply() {
         Some(MAC1),
         "ignored within locktime"
     );
-    sysctl("0");
+    locktime("0");
     garp_ok(&t, &["-I", "eth0", "-A", "-s", VIP1, GW]);
     assert!(gateway_maps(&t, VIP1, MAC2), "accepted with locktime 0");
 
@@ -142,7 +150,7 @@ fn locktime_ignores_only_the_non_gratuitous_reply() {
         .args(["-I", "eth0", "--force", "-U", "-s", VIP1])
         .ok();
     assert!(gateway_maps(&t, VIP1, MAC1));
-    sysctl("6000");
+    locktime("60000");
     garp_ok(&t, &["-I", "eth0", "-s", VIP1, GW]);
     assert!(
         gateway_maps(&t, VIP1, MAC2),
