@@ -54,7 +54,7 @@ make_work() {
 }
 
 # Build the release binaries (the release profile: lto, one codegen unit, stripped) and copy
-# them, with the supervisor script, into $WORK/bin.
+# them into $WORK/bin.
 build_release() {
     say "building: cargo build --release"
     (cd "$ROOT" && timeout 1800 cargo build --release --quiet) || die "cargo build --release failed"
@@ -62,7 +62,6 @@ build_release() {
     for b in vip-bind vip-unbind garp httpcheck nginx-reload; do
         install -m 0755 "$ROOT/target/release/$b" "$WORK/bin/$b"
     done
-    install -m 0755 "$ROOT/scripts/vip-supervisor" "$WORK/bin/vip-supervisor"
 }
 
 # Create namespace "$TAG$1" with loopback up; remember it for cleanup.
