@@ -1,1 +1,542 @@
-//! Not written yet.
+//! VIP addresses and host routes: the `ip addr` / `ip route` operations vipkit needs, over one
+//! netlink socket, plus the pure parsing and validation of what the user asked for.
+//!
+//! Kernel facts this module relies on: adding an address twice answers EEXIST, deleting an
+//! absent one EADDRNOTAVAIL, deleting an absent route ESRCH; address labels are not checked by
+//! the kernel; deleting a primary IPv4 address with `promote_secondaries=0` flushes its
+//! secondaries; IPv6 VIPs must be added with `IFA_F_NODAD` to be usable at once.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
+};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use crate::error::{Error, Result};
+use crate::netlink::Socket;
+
+/// The capability every change here needs.
+pub const CAP: &str = "CAP_NET_ADMIN";
+
+/// One address as the kernel reports it (`ip -j addr` `addr_info` entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Interface index.
+    pub index: u32,
+    pub addr: IpAddr,
+    pub prefix: u8,
+    /// IPv4 label (`eth0`, `eth0:ha1`); None for IPv6.
+    pub label: Option<String>,
+    pub broadcast: Option<Ipv4Addr>,
+    /// IPv4 secondary: another address of the same subnet is the primary.
+    pub secondary: bool,
+}
+
+/// How the broadcast address of an IPv4 VIP is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broadcast {
+    /// None, like `ip addr add` without `brd`.
+    None,
+    /// `brd +`: the subnet's all-ones address.
+    Computed,
+    /// An explicit address inside the subnet.
+    Explicit(Ipv4Addr),
+}
+
+/// A fully validated VIP: what `vip-bind` adds and `vip-bind --check` looks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vip {
+    pub addr: IpAddr,
+    pub prefix: u8,
+    /// IPv4 label; None means the kernel's default (the interface name).
+    pub label: Option<String>,
+    /// The broadcast address to set, already resolved (`+` computed); IPv4 only.
+    pub broadcast: Option<Ipv4Addr>,
+}
+
+impl Vip {
+    /// `198.51.100.2/24`
+    pub fn cidr(&self) -> String {
+        format!("{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// The longest prefix for the address family: 32 or 128.
+pub fn max_prefix(addr: IpAddr) -> u8 {
+    if addr.is_ipv4() { 32 } else { 128 }
+}
+
+/// Parse `ADDR` or `ADDR/PREFIX`. Rejects what can never be a VIP (unspecified, multicast,
+/// loopback, limited broadcast) with a usage error naming the value.
+pub fn parse_addr(text: &str) -> Result<(IpAddr, Option<u8>)> {
+    let (a, p) = match text.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (text, None),
+    };
+    let addr: IpAddr = a
+        .parse()
+        .map_err(|_| Error::usage(format!("invalid address: {text:?}")))?;
+    let prefix = match p {
+        None => None,
+        Some(p) => {
+            let n: u8 = p
+                .parse()
+                .ok()
+                .filter(|n| *n >= 1 && *n <= max_prefix(addr))
+                .ok_or_else(|| {
+                    Error::usage(format!(
+                        "invalid prefix length in {text:?}: expected 1 to {}",
+                        max_prefix(addr)
+                    ))
+                })?;
+            Some(n)
+        }
+    };
+    let unusable = match addr {
+        IpAddr::V4(v4) => {
+            v4.is_unspecified() || v4.is_multicast() || v4.is_loopback() || v4.is_broadcast()
+        }
+        IpAddr::V6(v6) => v6.is_unspecified() || v6.is_multicast() || v6.is_loopback(),
+    };
+    if unusable {
+        return Err(Error::usage(format!("not a usable VIP address: {addr}")));
+    }
+    Ok((addr, prefix))
+}
+
+/// Turn a dotted netmask into a prefix length; non-contiguous masks (`255.0.255.0`) are refused.
+pub fn netmask_prefix(text: &str) -> Result<u8> {
+    let mask: Ipv4Addr = text
+        .parse()
+        .map_err(|_| Error::usage(format!("invalid netmask: {text:?}")))?;
+    let bits = u32::from(mask);
+    let prefix = bits.leading_ones();
+    if bits.count_ones() != prefix || prefix == 0 {
+        return Err(Error::usage(format!(
+            "invalid netmask: {text} (not a contiguous mask)"
+        )));
+    }
+    Ok(prefix as u8)
+}
+
+/// The mask of an IPv4 prefix length.
+fn mask4(prefix: u8) -> u32 {
+    if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix)
+    }
+}
+
+/// Does the network `net/prefix` contain `addr`?
+pub fn covers(net: IpAddr, prefix: u8, addr: IpAddr) -> bool {
+    match (net, addr) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => {
+            let m = mask4(prefix);
+            u32::from(n) & m == u32::from(a) & m
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) => {
+            let m = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - prefix)
+            };
+            u128::from(n) & m == u128::from(a) & m
+        }
+        _ => false,
+    }
+}
+
+/// Check everything about a VIP that does not depend on the machine, and resolve `brd +`.
+pub fn validate(
+    addr: IpAddr,
+    prefix: u8,
+    label: Option<String>,
+    broadcast: Broadcast,
+) -> Result<Vip> {
+    let broadcast = match (addr, broadcast) {
+        (_, Broadcast::None) => None,
+        (IpAddr::V6(_), _) => {
+            return Err(Error::usage(format!(
+                "IPv6 addresses have no broadcast address: {addr}"
+            )));
+        }
+        // Like `ip addr add ... brd +`: /31 and /32 have no broadcast address.
+        (IpAddr::V4(_), Broadcast::Computed) if prefix >= 31 => None,
+        (IpAddr::V4(a), Broadcast::Computed) => Some(Ipv4Addr::from(u32::from(a) | !mask4(prefix))),
+        (IpAddr::V4(a), Broadcast::Explicit(b)) => {
+            if !covers(IpAddr::V4(a), prefix, IpAddr::V4(b)) || b == a {
+                return Err(Error::usage(format!(
+                    "broadcast {b} is outside the subnet of {a}/{prefix}"
+                )));
+            }
+            Some(b)
+        }
+    };
+    if let IpAddr::V4(a) = addr {
+        let host = u32::from(a) & !mask4(prefix);
+        if prefix <= 30 && (host == 0 || host == !mask4(prefix)) {
+            let what = if host == 0 { "network" } else { "broadcast" };
+            return Err(Error::usage(format!(
+                "{a} is the {what} address of {a}/{prefix}, not a host address"
+            )));
+        }
+    }
+    if label.is_some() && addr.is_ipv6() {
+        return Err(Error::usage(format!(
+            "IPv6 addresses have no labels: {addr}"
+        )));
+    }
+    Ok(Vip {
+        addr,
+        prefix,
+        label,
+        broadcast,
+    })
+}
+
+/// Check a label the kernel would accept silently but `ip`/`ifconfig` would not: it must be
+/// `IFACE:SOMETHING`, at most 15 bytes, without white space.
+pub fn check_label(iface: &str, label: &str) -> Result<()> {
+    let suffix = label.strip_prefix(iface).and_then(|s| s.strip_prefix(':'));
+    match suffix {
+        None => Err(Error::usage(format!(
+            "invalid label {label:?}: must start with \"{iface}:\""
+        ))),
+        Some("") => Err(Error::usage(format!(
+            "invalid label {label:?}: empty after the colon"
+        ))),
+        Some(_) if label.len() > 15 => Err(Error::usage(format!(
+            "invalid label {label:?}: longer than 15 characters"
+        ))),
+        Some(s)
+            if s.chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '/') =>
+        {
+            Err(Error::usage(format!(
+                "invalid label {label:?}: bad character"
+            )))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+fn family(addr: IpAddr) -> AddressFamily {
+    if addr.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    }
+}
+
+/// Every address of one family on the machine, like `ip -4 addr show` / `ip -6 addr show`.
+pub fn list(sock: &mut Socket, ipv6: bool) -> Result<Vec<Entry>> {
+    let mut req = AddressMessage::default();
+    req.header.family = if ipv6 {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    let replies = sock
+        .dump(RouteNetlinkMessage::GetAddress(req))
+        .map_err(|e| Error::os("list addresses", e, ""))?;
+    let mut out = Vec::new();
+    for msg in replies {
+        let RouteNetlinkMessage::NewAddress(m) = msg else {
+            continue;
+        };
+        let mut entry = Entry {
+            index: m.header.index,
+            addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            prefix: m.header.prefix_len,
+            label: None,
+            broadcast: None,
+            secondary: m.header.flags.contains(AddressHeaderFlags::Secondary),
+        };
+        let mut local = None;
+        let mut address = None;
+        for attr in m.attributes {
+            match attr {
+                AddressAttribute::Local(a) => local = Some(a),
+                AddressAttribute::Address(a) => address = Some(a),
+                AddressAttribute::Label(l) => entry.label = Some(l),
+                AddressAttribute::Broadcast(b) => entry.broadcast = Some(b),
+                AddressAttribute::Flags(f) => {
+                    entry.secondary |= f.contains(AddressFlags::Secondary);
+                }
+                _ => {}
+            }
+        }
+        // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer on point-to-point links.
+        let Some(a) = local.or(address) else { continue };
+        entry.addr = a;
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+/// Add `vip` to interface `index` (named `dev`), like
+/// `ip addr add ADDR/PREFIX [brd B] dev DEV [label L] [nodad]`.
+/// Fails with EEXIST (mapped by the caller) when it is already there.
+pub fn add(sock: &mut Socket, index: u32, dev: &str, vip: &Vip) -> Result<()> {
+    let mut m = AddressMessage::default();
+    m.header.family = family(vip.addr);
+    m.header.prefix_len = vip.prefix;
+    m.header.scope = AddressScope::Universe;
+    m.header.index = index;
+    m.attributes.push(AddressAttribute::Local(vip.addr));
+    m.attributes.push(AddressAttribute::Address(vip.addr));
+    if vip.addr.is_ipv4() {
+        let label = vip.label.clone().unwrap_or_else(|| dev.to_string());
+        m.attributes.push(AddressAttribute::Label(label));
+    } else {
+        m.header.flags = AddressHeaderFlags::Nodad;
+        m.attributes
+            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+    }
+    if let Some(b) = vip.broadcast {
+        m.attributes.push(AddressAttribute::Broadcast(b));
+    }
+    sock.request(
+        RouteNetlinkMessage::NewAddress(m),
+        NLM_F_CREATE | NLM_F_EXCL,
+    )
+    .map_err(|e| Error::os(format!("add {} to {dev}", vip.cidr()), e, CAP))
+}
+
+/// Remove `addr/prefix` from interface `index`, like `ip addr del ADDR/PREFIX dev DEV`.
+pub fn del(sock: &mut Socket, index: u32, dev: &str, addr: IpAddr, prefix: u8) -> Result<()> {
+    let mut m = AddressMessage::default();
+    m.header.family = family(addr);
+    m.header.prefix_len = prefix;
+    m.header.index = index;
+    m.attributes.push(AddressAttribute::Local(addr));
+    if addr.is_ipv6() {
+        m.attributes.push(AddressAttribute::Address(addr));
+    }
+    sock.request(RouteNetlinkMessage::DelAddress(m), 0)
+        .map_err(|e| Error::os(format!("remove {addr}/{prefix} from {dev}"), e, CAP))
+}
+
+fn host_route_msg(index: u32, addr: IpAddr) -> RouteMessage {
+    let mut m = RouteMessage::default();
+    m.header.address_family = family(addr);
+    m.header.destination_prefix_length = max_prefix(addr);
+    m.header.table = RouteHeader::RT_TABLE_MAIN;
+    m.header.protocol = RouteProtocol::Boot;
+    m.header.scope = RouteScope::Link;
+    m.header.kind = RouteType::Unicast;
+    m.attributes
+        .push(RouteAttribute::Destination(RouteAddress::from(addr)));
+    m.attributes.push(RouteAttribute::Oif(index));
+    m
+}
+
+/// Add the classic `route add -host ADDR dev DEV`, i.e. `ip route add ADDR/32 dev DEV`.
+pub fn add_host_route(sock: &mut Socket, index: u32, dev: &str, addr: IpAddr) -> Result<()> {
+    sock.request(
+        RouteNetlinkMessage::NewRoute(host_route_msg(index, addr)),
+        NLM_F_CREATE | NLM_F_EXCL,
+    )
+    .map_err(|e| {
+        Error::os(
+            format!("add host route {addr}/{} dev {dev}", max_prefix(addr)),
+            e,
+            CAP,
+        )
+    })
+}
+
+/// Remove the host route, like `ip route del ADDR/32 dev DEV`.
+pub fn del_host_route(sock: &mut Socket, index: u32, dev: &str, addr: IpAddr) -> Result<()> {
+    let mut m = host_route_msg(index, addr);
+    // Match any protocol and scope, as `ip route del` does.
+    m.header.protocol = RouteProtocol::Unspec;
+    m.header.scope = RouteScope::NoWhere;
+    sock.request(RouteNetlinkMessage::DelRoute(m), 0)
+        .map_err(|e| {
+            Error::os(
+                format!("remove host route {addr}/{} dev {dev}", max_prefix(addr)),
+                e,
+                CAP,
+            )
+        })
+}
+
+/// Is there a host route `ADDR/32 dev DEV` in the main table (`ip route show ADDR/32 dev DEV`)?
+pub fn has_host_route(sock: &mut Socket, index: u32, addr: IpAddr) -> Result<bool> {
+    let mut req = RouteMessage::default();
+    req.header.address_family = family(addr);
+    let replies = sock
+        .dump(RouteNetlinkMessage::GetRoute(req))
+        .map_err(|e| Error::os("list routes", e, ""))?;
+    let want = RouteAddress::from(addr);
+    Ok(replies.into_iter().any(|msg| {
+        let RouteNetlinkMessage::NewRoute(m) = msg else {
+            return false;
+        };
+        m.header.table == RouteHeader::RT_TABLE_MAIN
+            && m.header.destination_prefix_length == max_prefix(addr)
+            && m.header.kind == RouteType::Unicast
+            && m.attributes
+                .contains(&RouteAttribute::Destination(want.clone()))
+            && m.attributes.contains(&RouteAttribute::Oif(index))
+    }))
+}
+
+/// Is `promote_secondaries` on for `dev` (then deleting a primary promotes instead of flushing)?
+pub fn promotes_secondaries(dev: &str) -> bool {
+    let read = |name: &str| {
+        std::fs::read_to_string(format!(
+            "/proc/sys/net/ipv4/conf/{name}/promote_secondaries"
+        ))
+        .map(|s| s.trim() == "1")
+        .unwrap_or(false)
+    };
+    read(dev) || read("all")
+}
+
+/// True when an errno means "already there" for an add.
+pub fn is_exists(e: &Error) -> bool {
+    e.errno() == Some(libc::EEXIST)
+}
+
+/// True when an errno means "not there" for a delete.
+pub fn is_absent(e: &Error) -> bool {
+    matches!(
+        e.errno(),
+        Some(libc::EADDRNOTAVAIL) | Some(libc::ESRCH) | Some(libc::ENOENT)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv6Addr;
+
+    const DOC_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
+
+    fn v4(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn netmasks_must_be_contiguous() {
+        assert_eq!(netmask_prefix("255.255.255.0").unwrap(), 24);
+        assert_eq!(netmask_prefix("255.255.255.255").unwrap(), 32);
+        assert_eq!(netmask_prefix("255.255.128.0").unwrap(), 17);
+        for bad in [
+            "255.0.255.0",
+            "0.0.0.0",
+            "255.255.255.1",
+            "255.255.255",
+            "netmask",
+        ] {
+            let e = netmask_prefix(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(e.to_string().contains(bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn addresses_and_prefixes_are_checked() {
+        assert_eq!(
+            parse_addr("198.51.100.2").unwrap(),
+            (v4("198.51.100.2"), None)
+        );
+        assert_eq!(
+            parse_addr("198.51.100.2/24").unwrap(),
+            (v4("198.51.100.2"), Some(24))
+        );
+        assert_eq!(parse_addr("2001:db8::2/64").unwrap().1, Some(64));
+        for bad in [
+            "198.51.100.256",
+            "198.51.100",
+            "198.51.100.2/33",
+            "198.51.100.2/0",
+            "198.51.100.2/x",
+            "2001:db8::2/129",
+            "0.0.0.0",
+            "224.0.0.1",
+            "127.0.0.1",
+            "255.255.255.255",
+            "::",
+            "ff02::1",
+            "",
+        ] {
+            assert_eq!(parse_addr(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn broadcast_is_computed_or_checked() {
+        let a = v4("198.51.100.2");
+        let vip = validate(a, 24, None, Broadcast::Computed).unwrap();
+        assert_eq!(vip.broadcast, Some("198.51.100.255".parse().unwrap()));
+        assert_eq!(
+            validate(a, 32, None, Broadcast::Computed)
+                .unwrap()
+                .broadcast,
+            None
+        );
+        let ok = Broadcast::Explicit("198.51.100.255".parse().unwrap());
+        assert!(validate(a, 24, None, ok).is_ok());
+        let outside = Broadcast::Explicit("198.51.101.255".parse().unwrap());
+        let e = validate(a, 24, None, outside).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("198.51.101.255"), "{e}");
+        let v6 = Broadcast::Explicit("198.51.100.255".parse().unwrap());
+        assert_eq!(
+            validate(IpAddr::V6(DOC_V6), 64, None, v6)
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+    }
+
+    #[test]
+    fn network_and_broadcast_addresses_are_not_vips() {
+        assert!(validate(v4("198.51.100.0"), 24, None, Broadcast::None).is_err());
+        assert!(validate(v4("198.51.100.255"), 24, None, Broadcast::None).is_err());
+        assert!(validate(v4("198.51.100.255"), 32, None, Broadcast::None).is_ok());
+    }
+
+    #[test]
+    fn labels_follow_ifconfig_rules() {
+        assert!(check_label("eth0", "eth0:1").is_ok());
+        assert!(check_label("eth0", "eth0:ha1").is_ok());
+        for bad in ["eth1:1", "eth0:", "eth0", "eth0:toolongname", "eth0:a b"] {
+            assert_eq!(
+                check_label("eth0", bad).unwrap_err().exit_code(),
+                2,
+                "{bad}"
+            );
+        }
+        assert!(
+            validate(
+                IpAddr::V6(DOC_V6),
+                64,
+                Some("eth0:1".into()),
+                Broadcast::None
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn coverage_by_prefix() {
+        assert!(covers(v4("198.51.100.4"), 24, v4("198.51.100.2")));
+        assert!(!covers(v4("198.51.100.4"), 24, v4("198.51.101.2")));
+        assert!(!covers(v4("198.51.100.4"), 24, IpAddr::V6(DOC_V6)));
+        assert!(covers(
+            "2001:db8::4".parse().unwrap(),
+            64,
+            IpAddr::V6(DOC_V6)
+        ));
+    }
+}

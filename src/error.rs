@@ -113,11 +113,22 @@ fn cap_hint(e: &io::Error, capability: &str) -> String {
     }
 }
 
-/// The first line of a clap error, without its `error: ` prefix.
+/// A clap error as one line: its first paragraph joined, without the `error: ` prefix, and a
+/// pointer to `--help`.
 fn clap_line(e: &clap::Error) -> String {
     let rendered = e.render().to_string();
-    let first = rendered.lines().next().unwrap_or("invalid arguments");
-    first.strip_prefix("error: ").unwrap_or(first).to_string()
+    let para: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let text = para.join(" ");
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    if e.use_stderr() {
+        format!("{text} (see --help)")
+    } else {
+        text.to_string()
+    }
 }
 
 fn lowercase_first(s: &str) -> String {

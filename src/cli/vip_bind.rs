@@ -1,10 +1,617 @@
-//! `vip-bind`: not written yet.
+//! `vip-bind`: put a VIP on an interface, like the classic
+//! `ifconfig eth0:1 VIP broadcast B netmask M up` + `route add -host VIP dev eth0:1`,
+//! but idempotent, atomic (nothing half-applied) and with exit codes scripts can trust.
+//!
+//! The grammar shared with `vip-unbind` (the `IFACE[:LABEL] ADDR[/PREFIX]` target and the
+//! legacy ifconfig words) lives here too.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::addr::{self, Broadcast, Entry, Vip};
+use crate::error::{Error, Result};
+use crate::exit::{self, out};
+use crate::iface;
+use crate::netlink::Socket;
+
+const PROG: &str = "vip-bind";
+
+/// Bind a virtual IP to an interface (ifconfig IF:LABEL VIP ... up, route add -host).
+///
+/// Idempotent: binding an address that is already bound as described succeeds and changes
+/// nothing. The legacy ifconfig form works too:
+/// vip-bind eth0:ha1 198.51.100.2 broadcast 198.51.100.255 netmask 255.255.255.0 up
+#[derive(Parser, Debug)]
+#[command(name = "vip-bind", version, after_help = exit::EXIT_HELP)]
+pub struct Args {
+    /// Print one line saying what happened: added or present (or bound / not bound with --check)
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Print the equivalent `ip` commands that would run now; change nothing
+    #[arg(short = 'n', long = "dry-run")]
+    pub dry_run: bool,
+    /// Address label IFACE:LABEL (or just LABEL); IPv4 only, at most 15 characters
+    #[arg(long, value_name = "L")]
+    pub label: Option<String>,
+    /// Broadcast address inside the subnet, or + to compute it; IPv4 only
+    #[arg(long, value_name = "B|+")]
+    pub broadcast: Option<String>,
+    /// Also add the host route ADDR/32 dev IFACE (the classic `route add -host`)
+    #[arg(long)]
+    pub host_route: bool,
+    /// Probe for a duplicate first; exit 4 if another host answers for ADDR
+    #[arg(long)]
+    pub dad: bool,
+    /// How long --dad waits for an answer, in seconds (decimals allowed)
+    #[arg(long, value_name = "S", default_value = "1")]
+    pub dad_timeout: String,
+    /// Exit 0 if ADDR is bound as described, 1 if not; change nothing
+    #[arg(long)]
+    pub check: bool,
+    /// Move ADDR from another interface, or replace it when bound with another prefix, label
+    /// or broadcast
+    #[arg(long)]
+    pub force: bool,
+    /// Interface, optionally with the label suffix: eth0 or eth0:ha1
+    #[arg(value_name = "IFACE[:LABEL]")]
+    pub target: String,
+    /// The VIP, optionally with its prefix length: 198.51.100.2/24, 2001:db8::2/64
+    #[arg(value_name = "ADDR[/PREFIX]")]
+    pub addr: String,
+    /// Legacy ifconfig words: broadcast B, netmask M, up
+    #[arg(value_name = "WORDS")]
+    pub words: Vec<String>,
+}
+
+/// What the command line asked for, before looking at the machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub iface: String,
+    pub label: Option<String>,
+    pub addr: IpAddr,
+    pub prefix: Option<u8>,
+    pub broadcast: Broadcast,
+}
+
+/// Parse `IFACE[:LABEL] ADDR[/PREFIX]`, the `--label`/`--broadcast` flags and the legacy words.
+/// `extra` lists the words this tool accepts besides `broadcast` and `netmask` (`up`, `down`).
+pub fn parse_target(
+    target: &str,
+    addr_text: &str,
+    label_flag: Option<&str>,
+    broadcast_flag: Option<&str>,
+    words: &[String],
+    extra: &[&str],
+) -> Result<Target> {
+    let (iface, mut label) = match target.split_once(':') {
+        Some((i, _)) => (i.to_string(), Some(target.to_string())),
+        None => (target.to_string(), None),
+    };
+    iface::check_name(&iface)?;
+    if let Some(l) = label_flag {
+        let full = if l.contains(':') {
+            l.to_string()
+        } else {
+            format!("{iface}:{l}")
+        };
+        if label.as_ref().is_some_and(|x| *x != full) {
+            return Err(Error::usage(format!(
+                "label {full:?} contradicts {target:?}"
+            )));
+        }
+        label = Some(full);
+    }
+    if let Some(l) = &label {
+        addr::check_label(&iface, l)?;
+    }
+    let (addr, mut prefix) = addr::parse_addr(addr_text)?;
+    let mut broadcast = match broadcast_flag {
+        None => Broadcast::None,
+        Some(b) => parse_broadcast(b)?,
+    };
+    let mut it = words.iter();
+    let mut seen_mask = false;
+    let mut seen_brd = false;
+    while let Some(word) = it.next() {
+        match word.as_str() {
+            "broadcast" => {
+                let v = value(&mut it, "broadcast")?;
+                let b = parse_broadcast(v)?;
+                if seen_brd || (broadcast_flag.is_some() && broadcast != b) {
+                    return Err(Error::usage(format!("broadcast given twice: {v}")));
+                }
+                seen_brd = true;
+                broadcast = b;
+            }
+            "netmask" => {
+                let v = value(&mut it, "netmask")?;
+                if addr.is_ipv6() {
+                    return Err(Error::usage(format!(
+                        "netmask {v} given for IPv6 address {addr}: use ADDR/PREFIX"
+                    )));
+                }
+                let p = addr::netmask_prefix(v)?;
+                if seen_mask || prefix.is_some_and(|x| x != p) {
+                    return Err(Error::usage(format!(
+                        "netmask {v} contradicts the prefix of {addr_text}"
+                    )));
+                }
+                seen_mask = true;
+                prefix = Some(p);
+            }
+            w if extra.contains(&w) => {}
+            w => {
+                let mut expected = vec!["broadcast B", "netmask M"];
+                expected.extend_from_slice(extra);
+                return Err(Error::usage(format!(
+                    "unknown word {w:?} (expected {})",
+                    expected.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(Target {
+        iface,
+        label,
+        addr,
+        prefix,
+        broadcast,
+    })
+}
+
+fn value<'a>(it: &mut std::slice::Iter<'a, String>, word: &str) -> Result<&'a str> {
+    it.next()
+        .map(String::as_str)
+        .ok_or_else(|| Error::usage(format!("{word} needs a value")))
+}
+
+fn parse_broadcast(text: &str) -> Result<Broadcast> {
+    if text == "+" {
+        return Ok(Broadcast::Computed);
+    }
+    text.parse::<Ipv4Addr>()
+        .map(Broadcast::Explicit)
+        .map_err(|_| Error::usage(format!("invalid broadcast address: {text:?}")))
+}
+
+/// Parse a duration in seconds with decimals (`1`, `0.05`); usage error otherwise.
+pub fn parse_seconds(flag: &str, text: &str) -> Result<Duration> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 3600.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| Error::usage(format!("invalid {flag}: {text:?} (seconds, 0 to 3600)")))
+}
+
+/// The `ip addr` command equivalent to adding `vip`.
+pub fn ip_add_cmd(vip: &Vip, dev: &str) -> String {
+    let mut s = format!("ip addr add {}", vip.cidr());
+    if let Some(b) = vip.broadcast {
+        s.push_str(&format!(" brd {b}"));
+    }
+    s.push_str(&format!(" dev {dev}"));
+    if let Some(l) = &vip.label {
+        s.push_str(&format!(" label {l}"));
+    }
+    if vip.addr.is_ipv6() {
+        s.push_str(" nodad");
+    }
+    s
+}
+
+/// The `ip route` command equivalent to the classic `route add -host`.
+pub fn ip_route_cmd(verb: &str, addr: IpAddr, dev: &str) -> String {
+    format!(
+        "ip route {verb} {addr}/{} dev {dev}",
+        addr::max_prefix(addr)
+    )
+}
+
+/// Describe an existing entry the way `ip addr` would.
+pub fn describe(e: &Entry, dev: &str) -> String {
+    let mut s = format!("{}/{} dev {dev}", e.addr, e.prefix);
+    if let Some(b) = e.broadcast {
+        s.push_str(&format!(" brd {b}"));
+    }
+    if let Some(l) = e.label.as_ref().filter(|l| l.as_str() != dev) {
+        s.push_str(&format!(" label {l}"));
+    }
+    s
+}
+
+/// Why an existing entry differs from the VIP asked for, or None when it matches.
+/// Unspecified label or broadcast match anything.
+fn mismatch(e: &Entry, vip: &Vip, dev: &str) -> Option<String> {
+    let mut why = Vec::new();
+    if e.prefix != vip.prefix {
+        why.push(format!("prefix /{} not /{}", e.prefix, vip.prefix));
+    }
+    if let Some(l) = &vip.label {
+        let have = e.label.as_deref().unwrap_or(dev);
+        if have != l {
+            why.push(format!("label {have} not {l}"));
+        }
+    }
+    if let Some(b) = vip.broadcast
+        && e.broadcast != Some(b)
+    {
+        let have = e.broadcast.map_or("none".to_string(), |x| x.to_string());
+        why.push(format!("broadcast {have} not {b}"));
+    }
+    (!why.is_empty()).then(|| why.join(", "))
+}
+
+/// Interface name for an index, from the address list, falling back to the number.
+fn dev_name(index: u32) -> String {
+    nix::net::if_::if_indextoname(index)
+        .ok()
+        .and_then(|c| c.into_string().ok())
+        .unwrap_or_else(|| format!("if{index}"))
+}
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    crate::exit::run("vip-bind", || {
-        Err(crate::Error::failed("not implemented yet"))
+    exit::run(PROG, || {
+        let args: Args = exit::parse(std::env::args_os())?;
+        run(&args)
     })
+}
+
+/// Run `vip-bind` with parsed arguments; returns the exit code.
+pub fn run(args: &Args) -> Result<u8> {
+    let t = parse_target(
+        &args.target,
+        &args.addr,
+        args.label.as_deref(),
+        args.broadcast.as_deref(),
+        &args.words,
+        &["up"],
+    )?;
+    let dad_wait = parse_seconds("--dad-timeout", &args.dad_timeout)?;
+    let index = iface::index(&t.iface)?;
+    let dev = t.iface.as_str();
+    let mut sock = Socket::open().map_err(|e| Error::os("open netlink socket", e, addr::CAP))?;
+    let entries = addr::list(&mut sock, t.addr.is_ipv6())?;
+
+    // No prefix given: the prefix of the interface address that covers ADDR, else /32 (/128).
+    let prefix = t.prefix.unwrap_or_else(|| {
+        entries
+            .iter()
+            .find(|e| {
+                e.index == index && e.addr != t.addr && addr::covers(e.addr, e.prefix, t.addr)
+            })
+            .map_or(addr::max_prefix(t.addr), |e| e.prefix)
+    });
+    let vip = addr::validate(t.addr, prefix, t.label.clone(), t.broadcast)?;
+    let here = entries
+        .iter()
+        .find(|e| e.index == index && e.addr == vip.addr);
+    let elsewhere: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.index != index && e.addr == vip.addr)
+        .collect();
+    let route_ok = !args.host_route || addr::has_host_route(&mut sock, index, vip.addr)?;
+    let differs = here.and_then(|e| mismatch(e, &vip, dev));
+
+    if args.check {
+        let verdict = match (here, &differs, elsewhere.first()) {
+            (None, _, Some(o)) => Some(format!("on {} instead", dev_name(o.index))),
+            (None, _, None) => Some(format!("not on {dev}")),
+            (Some(_), Some(why), _) => Some(why.clone()),
+            (Some(_), None, _) if !route_ok => Some("host route missing".to_string()),
+            _ => None,
+        };
+        return Ok(match verdict {
+            None => {
+                if args.verbose {
+                    out(&format!("bound {}", vip_line(&vip, dev)));
+                }
+                exit::SUCCESS
+            }
+            Some(why) => {
+                if args.verbose {
+                    out(&format!("not bound {}: {why}", vip_line(&vip, dev)));
+                }
+                exit::FAILURE
+            }
+        });
+    }
+
+    if !args.force {
+        if let Some(o) = elsewhere.first() {
+            return Err(Error::conflict(format!(
+                "{} is already on {}; use --force to move it",
+                vip.addr,
+                dev_name(o.index)
+            )));
+        }
+        if let (Some(e), Some(why)) = (here, &differs) {
+            return Err(Error::conflict(format!(
+                "{} is on {dev} as {} ({why}); use --force to replace it",
+                vip.addr,
+                describe(e, dev)
+            )));
+        }
+    }
+
+    let need_addr = here.is_none() || differs.is_some();
+    if args.dry_run {
+        for o in &elsewhere {
+            let odev = dev_name(o.index);
+            out(&format!("ip addr del {}/{} dev {odev}", o.addr, o.prefix));
+        }
+        if let (Some(e), true) = (here, differs.is_some()) {
+            out(&format!("ip addr del {}/{} dev {dev}", e.addr, e.prefix));
+        }
+        if need_addr {
+            out(&ip_add_cmd(&vip, dev));
+        }
+        if !route_ok {
+            out(&ip_route_cmd("add", vip.addr, dev));
+        }
+        return Ok(exit::SUCCESS);
+    }
+
+    if need_addr && args.dad && here.is_none() && elsewhere.is_empty() {
+        dad_probe(dev, vip.addr, dad_wait)?;
+    }
+
+    let mut removed: Vec<(u32, Entry)> = Vec::new();
+    let result = apply(
+        &mut sock,
+        index,
+        dev,
+        &vip,
+        here,
+        &elsewhere,
+        differs.is_some(),
+        !route_ok,
+        &mut removed,
+    );
+    match result {
+        Ok(added) => {
+            if args.verbose {
+                let what = if added { "added" } else { "present" };
+                let route = if !route_ok { " (host route added)" } else { "" };
+                out(&format!("{what} {}{route}", vip_line(&vip, dev)));
+            }
+            Ok(exit::SUCCESS)
+        }
+        Err(e) => {
+            // Put back what we removed before the failure, so nothing is half-applied.
+            for (idx, old) in removed {
+                let old_vip = Vip {
+                    addr: old.addr,
+                    prefix: old.prefix,
+                    label: old.label.clone(),
+                    broadcast: old.broadcast,
+                };
+                let _ = addr::add(&mut sock, idx, &dev_name(idx), &old_vip);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Make the change: remove conflicting copies (only with --force, checked by the caller), add
+/// the address, add the host route. Undoes its own address add when the route fails. Returns
+/// whether the address was added now.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    sock: &mut Socket,
+    index: u32,
+    dev: &str,
+    vip: &Vip,
+    here: Option<&Entry>,
+    elsewhere: &[&Entry],
+    replace: bool,
+    add_route: bool,
+    removed: &mut Vec<(u32, Entry)>,
+) -> Result<bool> {
+    for o in elsewhere {
+        addr::del(sock, o.index, &dev_name(o.index), o.addr, o.prefix)?;
+        removed.push((o.index, (*o).clone()));
+    }
+    if let (Some(e), true) = (here, replace) {
+        addr::del(sock, index, dev, e.addr, e.prefix)?;
+        removed.push((index, e.clone()));
+    }
+    let mut added = false;
+    if here.is_none() || replace {
+        match addr::add(sock, index, dev, vip) {
+            Ok(()) => added = true,
+            // Someone else added it between our look and our add: it is there now.
+            Err(e) if addr::is_exists(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if add_route {
+        match addr::add_host_route(sock, index, dev, vip.addr) {
+            Ok(()) => {}
+            Err(e) if addr::is_exists(&e) => {}
+            Err(e) => {
+                if added {
+                    let _ = addr::del(sock, index, dev, vip.addr, vip.prefix);
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(added)
+}
+
+fn vip_line(vip: &Vip, dev: &str) -> String {
+    let mut s = format!("{} dev {dev}", vip.cidr());
+    if let Some(l) = &vip.label {
+        s.push_str(&format!(" label {l}"));
+    }
+    s
+}
+
+/// `--dad`: refuse to bind an address another host answers for.
+fn dad_probe(dev: &str, addr: IpAddr, wait: Duration) -> Result<()> {
+    let _ = (dev, addr, wait);
+    Err(Error::failed("--dad is not available yet"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn target(t: &str, a: &str, w: &[&str]) -> Result<Target> {
+        parse_target(t, a, None, None, &words(w), &["up"])
+    }
+
+    #[test]
+    fn legacy_ifconfig_form() {
+        let t = target(
+            "eth0:ha1",
+            "198.51.100.2",
+            &[
+                "broadcast",
+                "198.51.100.255",
+                "netmask",
+                "255.255.255.0",
+                "up",
+            ],
+        )
+        .unwrap();
+        assert_eq!(t.iface, "eth0");
+        assert_eq!(t.label.as_deref(), Some("eth0:ha1"));
+        assert_eq!(t.prefix, Some(24));
+        assert_eq!(
+            t.broadcast,
+            Broadcast::Explicit("198.51.100.255".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn modern_form_and_label_flag() {
+        let t = parse_target(
+            "eth0",
+            "198.51.100.2/24",
+            Some("ha1"),
+            Some("+"),
+            &[],
+            &["up"],
+        )
+        .unwrap();
+        assert_eq!(t.label.as_deref(), Some("eth0:ha1"));
+        assert_eq!(t.broadcast, Broadcast::Computed);
+        assert_eq!(t.prefix, Some(24));
+        let t = target("eth0", "2001:db8::2", &[]).unwrap();
+        assert_eq!(t.prefix, None);
+    }
+
+    #[test]
+    fn classic_typos_are_usage_errors_naming_the_word() {
+        let cases: &[(&str, &str, &[&str], &str)] = &[
+            (
+                "eth0:1",
+                "198.51.100.2",
+                &["netamsk", "255.255.255.0"],
+                "netamsk",
+            ),
+            (
+                "eth0:1",
+                "198.51.100.2",
+                &["netmask", "255.0.255.0"],
+                "255.0.255.0",
+            ),
+            ("eth0:1", "198.51.100.256", &[], "198.51.100.256"),
+            ("eth0:1", "198.51.100.2", &["netmask"], "netmask"),
+            (
+                "eth0:1",
+                "198.51.100.2",
+                &["broadcast", "198.51.101.255x"],
+                "198.51.101.255x",
+            ),
+            (
+                "eth0:1",
+                "198.51.100.2/24",
+                &["netmask", "255.255.0.0"],
+                "255.255.0.0",
+            ),
+            ("eth0:1", "198.51.100.2", &["down"], "down"),
+            ("eth0:", "198.51.100.2", &[], "eth0:"),
+            ("eth1:x", "2001:db8::2", &[], ""),
+            (
+                "eth0:waytoolonglabel",
+                "198.51.100.2",
+                &[],
+                "waytoolonglabel",
+            ),
+            ("etho/1", "198.51.100.2", &[], "etho/1"),
+        ];
+        for (t, a, w, needle) in cases {
+            let e = target(t, a, w).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{t} {a} {w:?}: {e}");
+            assert!(e.to_string().contains(needle), "{e} should name {needle}");
+        }
+    }
+
+    #[test]
+    fn contradicting_label_flag_is_refused() {
+        let e = parse_target("eth0:a", "198.51.100.2", Some("b"), None, &[], &["up"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn ip_equivalents() {
+        let vip = addr::validate(
+            "198.51.100.2".parse().unwrap(),
+            24,
+            Some("eth0:ha1".into()),
+            Broadcast::Computed,
+        )
+        .unwrap();
+        assert_eq!(
+            ip_add_cmd(&vip, "eth0"),
+            "ip addr add 198.51.100.2/24 brd 198.51.100.255 dev eth0 label eth0:ha1"
+        );
+        assert_eq!(
+            ip_route_cmd("add", vip.addr, "eth0"),
+            "ip route add 198.51.100.2/32 dev eth0"
+        );
+    }
+
+    #[test]
+    fn seconds() {
+        assert_eq!(
+            parse_seconds("-w", "0.05").unwrap(),
+            Duration::from_millis(50)
+        );
+        for bad in ["-1", "x", "nan", "inf", ""] {
+            assert_eq!(
+                parse_seconds("-w", bad).unwrap_err().exit_code(),
+                2,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn clap_accepts_both_forms() {
+        let a = Args::try_parse_from([
+            "vip-bind",
+            "-v",
+            "eth0:ha1",
+            "198.51.100.2",
+            "netmask",
+            "255.255.255.0",
+            "up",
+        ])
+        .unwrap();
+        assert_eq!(a.words, ["netmask", "255.255.255.0", "up"]);
+        let a =
+            Args::try_parse_from(["vip-bind", "--host-route", "eth0", "198.51.100.2/24"]).unwrap();
+        assert!(a.host_route);
+    }
 }

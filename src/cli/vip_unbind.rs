@@ -1,10 +1,183 @@
-//! `vip-unbind`: not written yet.
+//! `vip-unbind`: take a VIP off an interface, like the classic `ifconfig eth0:1 down` +
+//! `route del -host`, but idempotent (an absent address is success) and refusing to remove the
+//! interface's own primary address, which would also flush every secondary address with it.
 
+use std::net::IpAddr;
 use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::addr::{self, Entry, Vip};
+use crate::cli::vip_bind::{describe, ip_route_cmd, parse_target};
+use crate::error::{Error, Result};
+use crate::exit::{self, out};
+use crate::iface;
+use crate::netlink::Socket;
+
+const PROG: &str = "vip-unbind";
+
+/// Remove a virtual IP from an interface (ifconfig IF:LABEL down, route del -host).
+///
+/// An address that is not there is success. The host route ADDR/32 dev IFACE is removed too.
+/// The legacy form works: vip-unbind eth0:ha1 198.51.100.2 down
+#[derive(Parser, Debug)]
+#[command(name = "vip-unbind", version, after_help = exit::EXIT_HELP)]
+pub struct Args {
+    /// Print one line saying what happened: removed or absent
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Print the equivalent `ip` commands that would run now; change nothing
+    #[arg(short = 'n', long = "dry-run")]
+    pub dry_run: bool,
+    /// Remove even the interface's primary address, or an address whose prefix or label
+    /// differs from the one given
+    #[arg(long)]
+    pub force: bool,
+    /// Interface, optionally with the label suffix: eth0 or eth0:ha1
+    #[arg(value_name = "IFACE[:LABEL]")]
+    pub target: String,
+    /// The VIP, optionally with its prefix length
+    #[arg(value_name = "ADDR[/PREFIX]")]
+    pub addr: String,
+    /// Legacy ifconfig words: broadcast B, netmask M, down
+    #[arg(value_name = "WORDS")]
+    pub words: Vec<String>,
+}
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    crate::exit::run("vip-unbind", || {
-        Err(crate::Error::failed("not implemented yet"))
+    exit::run(PROG, || {
+        let args: Args = exit::parse(std::env::args_os())?;
+        run(&args)
     })
+}
+
+/// Run `vip-unbind` with parsed arguments; returns the exit code.
+pub fn run(args: &Args) -> Result<u8> {
+    let t = parse_target(&args.target, &args.addr, None, None, &args.words, &["down"])?;
+    let index = iface::index(&t.iface)?;
+    let dev = t.iface.as_str();
+    let mut sock = Socket::open().map_err(|e| Error::os("open netlink socket", e, addr::CAP))?;
+    let entries = addr::list(&mut sock, t.addr.is_ipv6())?;
+    let here = entries
+        .iter()
+        .find(|e| e.index == index && e.addr == t.addr);
+    // Only a dry run needs to know about the host route in advance; otherwise deleting it and
+    // accepting "no such route" saves a route dump on the failover path.
+    let has_route = args.dry_run && addr::has_host_route(&mut sock, index, t.addr)?;
+
+    let Some(e) = here else {
+        if args.dry_run {
+            if has_route {
+                out(&ip_route_cmd("del", t.addr, dev));
+            }
+            return Ok(exit::SUCCESS);
+        }
+        del_route(&mut sock, index, dev, t.addr)?;
+        if args.verbose {
+            out(&format!("absent {} dev {dev}", t.addr));
+        }
+        return Ok(exit::SUCCESS);
+    };
+
+    if !args.force {
+        refuse_mismatch(e, &t.label, t.prefix, dev)?;
+        refuse_primary(e, &entries, dev)?;
+    }
+    if args.dry_run {
+        out(&format!("ip addr del {}/{} dev {dev}", e.addr, e.prefix));
+        if has_route {
+            out(&ip_route_cmd("del", t.addr, dev));
+        }
+        return Ok(exit::SUCCESS);
+    }
+    addr::del(&mut sock, index, dev, e.addr, e.prefix).or_else(|err| {
+        // Gone between our look and our delete: the asked-for state holds.
+        if addr::is_absent(&err) {
+            Ok(())
+        } else {
+            Err(err)
+        }
+    })?;
+    if let Err(err) = del_route(&mut sock, index, dev, t.addr) {
+        // Nothing half-applied: put the address back as it was.
+        let old = Vip {
+            addr: e.addr,
+            prefix: e.prefix,
+            label: e.label.clone(),
+            broadcast: e.broadcast,
+        };
+        let _ = addr::add(&mut sock, index, dev, &old);
+        return Err(err);
+    }
+    if args.verbose {
+        out(&format!("removed {}", describe(e, dev)));
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// Remove the host route if there is one; "no such route" is success. Without privilege the
+/// route table is read instead, so an unprivileged no-op still succeeds.
+fn del_route(sock: &mut Socket, index: u32, dev: &str, addr: IpAddr) -> Result<()> {
+    match addr::del_host_route(sock, index, dev, addr) {
+        Err(e) if e.exit_code() == exit::NOPERM && !addr::has_host_route(sock, index, addr)? => {
+            Ok(())
+        }
+        Err(e) if !addr::is_absent(&e) => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// A prefix or label given on the command line must match what is bound.
+fn refuse_mismatch(e: &Entry, label: &Option<String>, prefix: Option<u8>, dev: &str) -> Result<()> {
+    let mut why = Vec::new();
+    if let Some(p) = prefix.filter(|p| *p != e.prefix) {
+        why.push(format!("prefix /{} not /{p}", e.prefix));
+    }
+    if let Some(l) = label {
+        let have = e.label.as_deref().unwrap_or(dev);
+        if have != l {
+            why.push(format!("label {have} not {l}"));
+        }
+    }
+    if why.is_empty() {
+        return Ok(());
+    }
+    Err(Error::conflict(format!(
+        "{} is on {dev} as {} ({}); use --force to remove it anyway",
+        e.addr,
+        describe(e, dev),
+        why.join(", ")
+    )))
+}
+
+/// Refuse the interface's primary IPv4 address: the first one it holds, or any primary that
+/// has secondaries (deleting it flushes them unless promote_secondaries is on).
+fn refuse_primary(e: &Entry, entries: &[Entry], dev: &str) -> Result<()> {
+    if !e.addr.is_ipv4() || e.secondary {
+        return Ok(());
+    }
+    let first = entries.iter().find(|x| x.index == e.index);
+    let secondaries: Vec<String> = entries
+        .iter()
+        .filter(|x| x.index == e.index && x.secondary && addr::covers(e.addr, e.prefix, x.addr))
+        .map(|x| x.addr.to_string())
+        .collect();
+    if first != Some(e) && secondaries.is_empty() {
+        return Ok(());
+    }
+    let consequence = if secondaries.is_empty() {
+        String::new()
+    } else if addr::promotes_secondaries(dev) {
+        format!("; {} would be promoted in its place", secondaries[0])
+    } else {
+        format!(
+            "; the kernel would also remove its secondary addresses {}",
+            secondaries.join(", ")
+        )
+    };
+    Err(Error::conflict(format!(
+        "{} is the primary address of {dev}{consequence}; use --force to remove it anyway",
+        e.addr
+    )))
 }

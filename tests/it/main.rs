@@ -8,6 +8,7 @@ mod nginx;
 #[allow(dead_code)]
 mod util;
 
+mod docs;
 mod garp;
 mod httpcheck;
 mod nginx_reload;

@@ -1,1 +1,349 @@
-//! Integration tests for vip-bind: not written yet.
+//! vip-bind / vip-unbind against the real kernel, observed with `ip -j addr` and `ip route`.
+
+use crate::netns::{Netns, single};
+use crate::util::{Cmd, need_root};
+
+const VIP: &str = "198.51.100.2";
+
+fn bind(ns: &Netns) -> Cmd {
+    ns.tool("vip-bind")
+}
+
+fn unbind(ns: &Netns) -> Cmd {
+    ns.tool("vip-unbind")
+}
+
+fn has_route(ns: &Netns, addr: &str) -> bool {
+    let v = ns.ip_json(&["route", "show", "table", "main"]);
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["dst"] == addr && r["dev"] == "eth0")
+}
+
+#[test]
+fn legacy_form_sets_label_broadcast_and_netmask() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    bind(&ns)
+        .args([
+            "eth0:ha1",
+            VIP,
+            "broadcast",
+            "198.51.100.255",
+            "netmask",
+            "255.255.255.0",
+            "up",
+        ])
+        .ok();
+    let a = ns.addr("eth0", VIP).expect("VIP bound");
+    assert_eq!(a["prefixlen"], 24);
+    assert_eq!(a["label"], "eth0:ha1");
+    assert_eq!(a["broadcast"], "198.51.100.255");
+    // The legacy unbind form, with its trailing `down`.
+    unbind(&ns).args(["eth0:ha1", VIP, "down"]).ok();
+    assert!(ns.addr("eth0", VIP).is_none());
+}
+
+#[test]
+fn modern_form_defaults_prefix_from_covering_address() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    let out = bind(&ns).args(["-v", "--broadcast", "+", "eth0", VIP]).ok();
+    assert_eq!(out.stdout, format!("added {VIP}/24 dev eth0\n"));
+    let a = ns.addr("eth0", VIP).expect("VIP bound");
+    assert_eq!(a["prefixlen"], 24, "prefix of the covering 198.51.100.4/24");
+    assert_eq!(a["broadcast"], "198.51.100.255");
+    // Outside every interface subnet: a host address.
+    bind(&ns)
+        .args(["--label", "ext", "eth0", "203.0.113.7"])
+        .ok();
+    let a = ns.addr("eth0", "203.0.113.7").expect("bound");
+    assert_eq!(a["prefixlen"], 32);
+    assert_eq!(a["label"], "eth0:ext");
+}
+
+#[test]
+fn binding_and_unbinding_twice_is_a_quiet_no_op() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    let first = bind(&ns).args(["eth0:1", &format!("{VIP}/24")]).ok();
+    assert_eq!(first.stdout, "", "quiet without -v");
+    assert_eq!(first.stderr, "");
+    let before = ns.addrs("eth0");
+    let again = bind(&ns).args(["-v", "eth0:1", &format!("{VIP}/24")]).ok();
+    assert_eq!(
+        again.stdout,
+        format!("present {VIP}/24 dev eth0 label eth0:1\n")
+    );
+    assert_eq!(ns.addrs("eth0"), before, "second bind changed nothing");
+    unbind(&ns).args(["eth0:1", VIP]).ok();
+    let absent = unbind(&ns).args(["-v", "eth0:1", VIP]).ok();
+    assert_eq!(absent.stdout, format!("absent {VIP} dev eth0\n"));
+    assert!(ns.addr("eth0", VIP).is_none());
+    assert!(
+        ns.addr("eth0", "198.51.100.4").is_some(),
+        "primary untouched"
+    );
+}
+
+#[test]
+fn check_reports_both_ways_and_changes_nothing() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    let vip24 = format!("{VIP}/24");
+    let out = bind(&ns).args(["--check", "-v", "eth0", &vip24]).expect(1);
+    assert!(out.stdout.starts_with("not bound"), "{out}");
+    assert!(ns.addr("eth0", VIP).is_none(), "--check must not bind");
+    bind(&ns).args(["eth0:ha1", &vip24]).ok();
+    bind(&ns).args(["--check", "eth0", &vip24]).ok();
+    bind(&ns).args(["--check", "eth0:ha1", &vip24]).ok();
+    // Described differently: another label, another prefix, a host route that is missing.
+    bind(&ns).args(["--check", "eth0:other", &vip24]).expect(1);
+    bind(&ns)
+        .args(["--check", "eth0", &format!("{VIP}/32")])
+        .expect(1);
+    bind(&ns)
+        .args(["--check", "--host-route", "eth0", &vip24])
+        .expect(1);
+    // --check needs no privilege.
+    ns.cmd("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(crate::util::bin("vip-bind"))
+        .args(["--check", "eth0", &vip24])
+        .ok();
+}
+
+#[test]
+fn host_route_is_added_and_removed() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    bind(&ns).args(["--host-route", "eth0:1", VIP]).ok();
+    assert!(has_route(&ns, VIP), "route add -host equivalent");
+    bind(&ns)
+        .args(["--check", "--host-route", "eth0:1", VIP])
+        .ok();
+    // Idempotent with the route present too.
+    bind(&ns).args(["--host-route", "eth0:1", VIP]).ok();
+    unbind(&ns).args(["eth0:1", VIP]).ok();
+    assert!(!has_route(&ns, VIP), "host route removed with the VIP");
+    assert!(ns.addr("eth0", VIP).is_none());
+    // A route left behind alone is cleaned up by unbind too.
+    ns.ip(&["route", "add", &format!("{VIP}/32"), "dev", "eth0"]);
+    unbind(&ns).args(["eth0", VIP]).ok();
+    assert!(!has_route(&ns, VIP));
+}
+
+#[test]
+fn ipv6_vip_is_added_without_dad() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    bind(&ns).args(["eth0", "2001:db8::2"]).ok();
+    let a = ns.addr("eth0", "2001:db8::2").expect("bound");
+    assert_eq!(a["prefixlen"], 64, "covering 2001:db8::4/64");
+    assert_eq!(a["nodad"], true);
+    assert!(a.get("tentative").is_none(), "usable at once: {a}");
+    bind(&ns).args(["eth0", "2001:db8::2/64"]).ok();
+    bind(&ns).args(["--check", "eth0", "2001:db8::2/64"]).ok();
+    bind(&ns).args(["eth0:x", "2001:db8::3"]).expect(2);
+    unbind(&ns).args(["eth0", "2001:db8::2"]).ok();
+    assert!(ns.addr("eth0", "2001:db8::2").is_none());
+}
+
+#[test]
+fn conflicts_exit_4_unless_forced() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    ns.ip(&[
+        "link", "add", "eth1", "type", "veth", "peer", "name", "peer1",
+    ]);
+    ns.ip(&["link", "set", "eth1", "up"]);
+    let vip24 = format!("{VIP}/24");
+    bind(&ns).args(["eth0:a", &vip24]).ok();
+    // Another prefix, another label: conflict, state unchanged.
+    let e = bind(&ns).args(["eth0", &format!("{VIP}/32")]).expect(4);
+    assert!(
+        e.stderr.starts_with("vip-bind: ") && e.stderr.contains("--force"),
+        "{e}"
+    );
+    bind(&ns).args(["eth0:b", &vip24]).expect(4);
+    assert_eq!(ns.addr("eth0", VIP).unwrap()["label"], "eth0:a");
+    // Held on another interface.
+    let e = bind(&ns).args(["eth1", &vip24]).expect(4);
+    assert!(e.stderr.contains("eth0"), "{e}");
+    // Unbind with another label or prefix than bound: conflict too.
+    unbind(&ns).args(["eth0:b", VIP]).expect(4);
+    unbind(&ns).args(["eth0", &format!("{VIP}/32")]).expect(4);
+    // --force replaces in place, and moves across interfaces.
+    bind(&ns).args(["--force", "eth0:b", &vip24]).ok();
+    assert_eq!(ns.addr("eth0", VIP).unwrap()["label"], "eth0:b");
+    bind(&ns).args(["--force", "eth1", &vip24]).ok();
+    assert!(ns.addr("eth0", VIP).is_none());
+    assert!(ns.addr("eth1", VIP).is_some());
+}
+
+#[test]
+fn primary_address_is_refused_without_force() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    bind(&ns).args(["eth0:1", VIP]).ok();
+    let e = unbind(&ns).args(["eth0", "198.51.100.4"]).expect(4);
+    assert!(e.stderr.contains("primary"), "{e}");
+    assert!(
+        e.stderr.contains(VIP),
+        "names the secondaries that would go: {e}"
+    );
+    assert!(ns.addr("eth0", "198.51.100.4").is_some());
+    assert!(ns.addr("eth0", VIP).is_some());
+    unbind(&ns).args(["--force", "eth0", "198.51.100.4"]).ok();
+    assert!(ns.addr("eth0", "198.51.100.4").is_none());
+}
+
+#[test]
+fn dry_run_prints_ip_commands_and_changes_nothing() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    let before = ns.addrs("eth0");
+    let out = bind(&ns)
+        .args([
+            "-n",
+            "--host-route",
+            "--broadcast",
+            "+",
+            "eth0:ha1",
+            &format!("{VIP}/24"),
+        ])
+        .ok();
+    assert_eq!(
+        out.stdout,
+        "ip addr add 198.51.100.2/24 brd 198.51.100.255 dev eth0 label eth0:ha1\n\
+         ip route add 198.51.100.2/32 dev eth0\n"
+    );
+    assert_eq!(ns.addrs("eth0"), before);
+    assert!(!has_route(&ns, VIP));
+    bind(&ns).args(["eth0:ha1", &format!("{VIP}/24")]).ok();
+    let out = unbind(&ns).args(["-n", "eth0:ha1", VIP]).ok();
+    assert_eq!(out.stdout, "ip addr del 198.51.100.2/24 dev eth0\n");
+    assert!(ns.addr("eth0", VIP).is_some());
+}
+
+#[test]
+fn bad_input_gets_usage_errors_naming_the_value() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    let before = ns.addrs("eth0");
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["eth0:1", VIP, "netamsk", "255.255.255.0"], 2, "netamsk"),
+        (&["eth0:1", VIP, "netmask", "255.0.255.0"], 2, "255.0.255.0"),
+        (&["eth0:1", "198.51.100.256"], 2, "198.51.100.256"),
+        (
+            &[
+                "eth0:1",
+                VIP,
+                "broadcast",
+                "198.51.101.255",
+                "netmask",
+                "255.255.255.0",
+            ],
+            2,
+            "198.51.101.255",
+        ),
+        (&["eth0:1", "198.51.100.2/33"], 2, "198.51.100.2/33"),
+        (&["--label", "eth1:1", "eth0", VIP], 2, "eth1:1"),
+        (&["eth0:averyverylonglabel", VIP], 2, "averyverylonglabel"),
+        (&["eth0:", VIP], 2, "eth0:"),
+        (&["eth0", "224.0.0.1"], 2, "224.0.0.1"),
+        (&["eth0", "198.51.100.255/24"], 2, "198.51.100.255"),
+        (&["eth0", VIP, "netmask"], 2, "netmask"),
+        (&["--bogus", "eth0", VIP], 2, "--bogus"),
+        (&["--broadcast", "x", "eth0", VIP], 2, "\"x\""),
+        (&["--dad-timeout", "soon", "eth0", VIP], 2, "soon"),
+        (&["eth0"], 2, "ADDR"),
+        (&["etho", VIP], 1, "etho"),
+        (&["eth9:1", VIP], 1, "eth9"),
+    ];
+    for (args, code, needle) in cases {
+        let out = bind(&ns).args(*args).expect(*code);
+        let line = out.stderr.trim_end();
+        assert!(!line.contains('\n'), "one line: {out}");
+        assert!(line.starts_with("vip-bind: "), "{out}");
+        assert!(line.contains(needle), "should name {needle}: {out}");
+    }
+    assert_eq!(ns.addrs("eth0"), before, "nothing applied");
+    unbind(&ns).args(["eth0:1", VIP, "netamsk", "x"]).expect(2);
+    unbind(&ns).args(["eth0:1", VIP, "up"]).expect(2);
+    unbind(&ns).args(["eth9", VIP]).expect(1);
+}
+
+#[test]
+fn without_cap_net_admin_exit_3_names_the_capability() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    for (tool, args) in [
+        ("vip-bind", ["eth0:1", VIP]),
+        ("vip-unbind", ["eth0", "198.51.100.4"]),
+    ] {
+        let out = ns
+            .cmd("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--inh-caps=-all",
+            ])
+            .arg(crate::util::bin(tool))
+            .args(["--force"])
+            .args(args)
+            .expect(3);
+        assert!(out.stderr.contains("CAP_NET_ADMIN"), "{out}");
+        assert!(out.stderr.contains("operation not permitted"), "{out}");
+    }
+    assert!(ns.addr("eth0", VIP).is_none());
+    assert!(ns.addr("eth0", "198.51.100.4").is_some());
+    // A request that changes nothing succeeds without privilege.
+    ns.cmd("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .arg(crate::util::bin("vip-unbind"))
+        .args(["eth0", VIP])
+        .ok();
+}
+
+#[test]
+fn help_lists_every_exit_code() {
+    for tool in ["vip-bind", "vip-unbind"] {
+        let out = Cmd::tool(tool).arg("--help").ok();
+        for code in ["0 ", "1 ", "2 ", "3 ", "4 "] {
+            assert!(
+                out.stdout.contains(&format!("  {code} ")),
+                "{tool} --help lacks {code}"
+            );
+        }
+    }
+}
