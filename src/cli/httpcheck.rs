@@ -1,10 +1,648 @@
-//! `httpcheck`: not written yet.
+//! `httpcheck`: the health probe, with a hard deadline, that replaces
+//! `curl -o /dev/null -s -w %{http_code} URL` in the classic failover loop.
+//!
+//! It prints the status code (`000` for no response) and exits 0 iff the code is in `-e CODES`
+//! (default 200), the body arrived whole within the size cap and, with `--body-match`, matched.
+//! A curl-compatible subset (`-o /dev/null -s -S -f -w FORMAT -m -k -L -I --connect-timeout
+//! --cacert -H`) lets the classic line work by changing only the program name; any other curl
+//! flag is a usage error rather than silently ignored.
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::error::{Error, Result};
+use crate::exit::EXIT_HELP;
+use crate::http::{self, Header, Method, Outcome, Probe, StatusSet, Target, TlsOptions};
+
+const PROG: &str = "httpcheck";
+
+/// Check that URL answers with an expected HTTP status, within a deadline that always holds.
+///
+/// Prints the status code (`000` when no response arrived) and exits 0 iff it is one of CODES.
+/// One total deadline covers DNS, connect, TLS, request and response.
+#[derive(Parser, Debug)]
+#[command(
+    name = "httpcheck",
+    version,
+    after_help = EXIT_HELP,
+    args_override_self = true,
+    max_term_width = 100
+)]
+struct Args {
+    /// Print nothing (also no -w output); the exit status is the verdict
+    #[arg(short, long)]
+    quiet: bool,
+
+    /// Print one diagnostic line on stderr: address tried, phase reached, elapsed time, verdict
+    #[arg(short, long)]
+    verbose: bool,
+
+    /// Total deadline in seconds (decimals allowed) for DNS, connect, TLS, request and response
+    #[arg(
+        short = 't',
+        long = "timeout",
+        visible_short_alias = 'm',
+        visible_alias = "max-time",
+        value_name = "SECONDS",
+        default_value = "2",
+        value_parser = parse_seconds
+    )]
+    timeout: Duration,
+
+    /// Deadline in seconds for each TCP connection (never longer than the total deadline)
+    #[arg(long = "connect-timeout", value_name = "SECONDS", value_parser = parse_seconds)]
+    connect_timeout: Option<Duration>,
+
+    /// Status codes that pass: a code, a range LOW-HIGH, or a comma-separated list of both
+    #[arg(
+        short = 'e',
+        long = "expect",
+        value_name = "CODES",
+        default_value = "200",
+        value_parser = parse_codes
+    )]
+    expect: StatusSet,
+
+    /// Extra request header `Name: value` (repeatable); `Host: NAME` picks a virtual host
+    #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = parse_header, action = clap::ArgAction::Append)]
+    headers: Vec<Header>,
+
+    /// Fail unless the response body matches this regular expression (`^` and `$` match at
+    /// each line, as in grep)
+    #[arg(long = "body-match", value_name = "RE", value_parser = parse_regex)]
+    body_match: Option<regex::bytes::Regex>,
+
+    /// HTTPS: accept any certificate and any name
+    #[arg(short = 'k', long)]
+    insecure: bool,
+
+    /// HTTPS: trust the PEM certificates in FILE instead of the system bundle
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
+
+    /// Follow redirects (up to 10); without it a 3xx is the answer
+    #[arg(short = 'L', long)]
+    location: bool,
+
+    /// Fail when the body is larger than BYTES (suffixes K, M, G)
+    #[arg(long = "max-filesize", value_name = "BYTES", default_value = "1M", value_parser = parse_size)]
+    max_filesize: u64,
+
+    /// Send HEAD instead of GET
+    #[arg(short = 'I', long)]
+    head: bool,
+
+    /// curl compatibility: where the body goes; only /dev/null (the body is never printed)
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// curl compatibility: print no failure reason on stderr (the code is still printed)
+    #[arg(short = 's', long)]
+    silent: bool,
+
+    /// curl compatibility: with -s, still print the failure reason on stderr
+    #[arg(short = 'S', long = "show-error")]
+    show_error: bool,
+
+    /// curl compatibility: accepted; a code outside CODES always fails
+    #[arg(short = 'f', long)]
+    fail: bool,
+
+    /// curl compatibility: print FORMAT instead of the code and a newline, exactly as curl does
+    /// (%{http_code} %{response_code} %{time_total} %{time_connect} %{time_namelookup}
+    /// %{remote_ip} %{remote_port}, %%, \n \r \t)
+    #[arg(short = 'w', long = "write-out", value_name = "FORMAT", value_parser = parse_write_out)]
+    write_out: Option<WriteOut>,
+
+    /// http:// or https:// URL to check
+    #[arg(value_name = "URL", value_parser = parse_url)]
+    url: Target,
+}
+
+fn parse_seconds(s: &str) -> std::result::Result<Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if !v.is_finite() || v <= 0.0 {
+        return Err(format!("'{s}' must be more than 0 seconds"));
+    }
+    if v > 86_400.0 {
+        return Err(format!("'{s}' is more than a day"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn parse_codes(s: &str) -> std::result::Result<StatusSet, String> {
+    StatusSet::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_header(s: &str) -> std::result::Result<Header, String> {
+    Header::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_url(s: &str) -> std::result::Result<Target, String> {
+    Target::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_regex(s: &str) -> std::result::Result<regex::bytes::Regex, String> {
+    regex::bytes::RegexBuilder::new(s)
+        .multi_line(true)
+        .crlf(true)
+        .build()
+        .map_err(|e| {
+            let first = e.to_string();
+            let last = first.lines().last().unwrap_or("").trim().to_string();
+            format!(
+                "bad regular expression '{s}': {}",
+                last.trim_start_matches("error: ")
+            )
+        })
+}
+
+/// A byte count with an optional K, M or G suffix (powers of 1024), as curl's `--max-filesize`.
+fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let bad = || format!("'{s}' is not a size (BYTES, or a number with K, M or G)");
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(bad)
+}
+
+/// One piece of a `-w` format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Var(Var),
+}
+
+/// The `curl -w` variables httpcheck knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Var {
+    HttpCode,
+    TimeTotal,
+    TimeConnect,
+    TimeNamelookup,
+    RemoteIp,
+    RemotePort,
+}
+
+/// A parsed `-w` format: literal text, `%{variable}`, `%%`, and `\n` `\r` `\t` as curl reads them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct WriteOut(Vec<Piece>);
+
+fn parse_write_out(s: &str) -> std::result::Result<WriteOut, String> {
+    WriteOut::parse(s)
+}
+
+impl WriteOut {
+    /// curl 7.88's rules: `%{name}` is a variable (case-insensitive), the name running to the
+    /// next `}`; `%%` is `%`; a `%` not followed by `{`, or a `%{` with no `}` after it, is
+    /// literal; `\n` `\r` `\t` are control characters and
+    /// a backslash before anything else is printed with that character. Unlike curl, a variable
+    /// httpcheck does not know is an error, not silently empty; `@FILE` is not read.
+    fn parse(s: &str) -> std::result::Result<WriteOut, String> {
+        if s.starts_with('@') {
+            return Err(format!(
+                "'{s}': reading the format from a file is not supported"
+            ));
+        }
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        let mut rest = s;
+        while let Some(c) = rest.chars().next() {
+            match c {
+                '%' if rest.starts_with("%%") => {
+                    text.push('%');
+                    rest = &rest[2..];
+                }
+                '%' if rest.starts_with("%{") => match rest[2..].find('}') {
+                    Some(end) => {
+                        let name = &rest[2..2 + end];
+                        let var = Var::from_name(name).ok_or_else(|| {
+                            format!("unknown --write-out variable '{name}' in '{s}'")
+                        })?;
+                        if !text.is_empty() {
+                            pieces.push(Piece::Text(std::mem::take(&mut text)));
+                        }
+                        pieces.push(Piece::Var(var));
+                        rest = &rest[2 + end + 1..];
+                    }
+                    None => {
+                        // curl prints the `%{` and goes on reading what follows.
+                        text.push_str("%{");
+                        rest = &rest[2..];
+                    }
+                },
+                '%' if rest[1..].starts_with(|c: char| c.is_ascii_alphabetic())
+                    && rest[1..].contains('{') =>
+                {
+                    // curl's %header{NAME} and friends: not supported, say so.
+                    let word: String = rest[1..].chars().take_while(|c| *c != '{').collect();
+                    if word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                        return Err(format!("'%{word}{{...}}' in '{s}' is not supported"));
+                    }
+                    text.push('%');
+                    rest = &rest[1..];
+                }
+                '\\' if rest.len() > 1 => {
+                    let next = rest[1..].chars().next().unwrap_or('\\');
+                    match next {
+                        'n' => text.push('\n'),
+                        'r' => text.push('\r'),
+                        't' => text.push('\t'),
+                        other => {
+                            text.push('\\');
+                            text.push(other);
+                        }
+                    }
+                    rest = &rest[1 + next.len_utf8()..];
+                }
+                c => {
+                    text.push(c);
+                    rest = &rest[c.len_utf8()..];
+                }
+            }
+        }
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text));
+        }
+        Ok(WriteOut(pieces))
+    }
+
+    /// The text curl would print for this outcome.
+    fn render(&self, o: &Outcome) -> String {
+        let mut s = String::new();
+        for p in &self.0 {
+            match p {
+                Piece::Text(t) => s.push_str(t),
+                Piece::Var(Var::HttpCode) => s.push_str(&o.code_text()),
+                Piece::Var(Var::TimeTotal) => s.push_str(&curl_secs(Some(o.time_total))),
+                Piece::Var(Var::TimeConnect) => s.push_str(&curl_secs(o.time_connect)),
+                Piece::Var(Var::TimeNamelookup) => s.push_str(&curl_secs(o.time_namelookup)),
+                Piece::Var(Var::RemoteIp) => {
+                    if let Some(a) = o.remote {
+                        s.push_str(&a.ip().to_string());
+                    }
+                }
+                Piece::Var(Var::RemotePort) => {
+                    s.push_str(&o.remote.map(|a| a.port()).unwrap_or(0).to_string())
+                }
+            }
+        }
+        s
+    }
+}
+
+impl Var {
+    fn from_name(name: &str) -> Option<Var> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "http_code" | "response_code" => Var::HttpCode,
+            "time_total" => Var::TimeTotal,
+            "time_connect" => Var::TimeConnect,
+            "time_namelookup" => Var::TimeNamelookup,
+            "remote_ip" => Var::RemoteIp,
+            "remote_port" => Var::RemotePort,
+            _ => return None,
+        })
+    }
+}
+
+/// Seconds with six decimals, as curl prints times (`0.000000` for never).
+fn curl_secs(d: Option<Duration>) -> String {
+    format!("{:.6}", d.map(|d| d.as_secs_f64()).unwrap_or(0.0))
+}
+
+/// The `-v` line: `METHOD URL addr=A phase=P elapsed=S code=C ok|fail: why`.
+fn diagnostic(method: Method, url: &Target, o: &Outcome) -> String {
+    let addr = o
+        .tried
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| "-".to_string());
+    let verdict = match &o.failure {
+        None => "ok".to_string(),
+        Some(why) => format!("fail: {why}"),
+    };
+    format!(
+        "{method} {url} addr={addr} phase={} elapsed={:.6}s code={} {verdict}",
+        o.phase,
+        o.time_total.as_secs_f64(),
+        o.code_text()
+    )
+}
+
+/// Build the probe from the parsed arguments (loading `--cacert` now, so a bad file is a usage
+/// error before anything is sent).
+fn probe(args: &Args) -> Result<Probe> {
+    if let Some(out) = args
+        .output
+        .as_ref()
+        .filter(|o| *o != std::path::Path::new("/dev/null"))
+    {
+        return Err(Error::usage(format!(
+            "-o {}: only /dev/null is supported (httpcheck never saves the body)",
+            out.display()
+        )));
+    }
+    let cacert = match &args.cacert {
+        Some(path) => {
+            Some(http::load_certs(path).map_err(|e| Error::usage(format!("--cacert: {e}")))?)
+        }
+        None => None,
+    };
+    Ok(Probe {
+        url: args.url.clone(),
+        method: if args.head { Method::Head } else { Method::Get },
+        headers: args.headers.clone(),
+        total: args.timeout,
+        connect: args.connect_timeout,
+        follow: args.location,
+        max_body: args.max_filesize,
+        body_match: args.body_match.clone(),
+        expect: args.expect.clone(),
+        tls: TlsOptions {
+            insecure: args.insecure,
+            cacert,
+        },
+    })
+}
+
+/// Print without adding a newline; a closed stdout is not an error.
+fn print_raw(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.flush();
+}
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    crate::exit::run("httpcheck", || {
-        Err(crate::Error::failed("not implemented yet"))
+    crate::exit::run(PROG, || {
+        let args: Args = crate::exit::parse(std::env::args_os())?;
+        let probe = probe(&args)?;
+        let outcome = http::check(&probe);
+        if !args.quiet {
+            match &args.write_out {
+                Some(w) => print_raw(&w.render(&outcome)),
+                None => crate::exit::out(&outcome.code_text()),
+            }
+        }
+        if args.verbose {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{PROG}: {}",
+                diagnostic(probe.method, &probe.url, &outcome)
+            );
+        } else if let Some(why) = &outcome.failure
+            && !args.quiet
+            && (!args.silent || args.show_error)
+        {
+            let _ = writeln!(std::io::stderr(), "{PROG}: {}: {why}", probe.url);
+        }
+        Ok(if outcome.passed() {
+            crate::exit::SUCCESS
+        } else {
+            crate::exit::FAILURE
+        })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+
+    fn parse(args: &[&str]) -> Result<Args> {
+        crate::exit::parse(std::iter::once("httpcheck").chain(args.iter().copied()))
+    }
+
+    fn outcome() -> Outcome {
+        Outcome {
+            code: Some(200),
+            phase: http::Phase::Done,
+            tried: Some("198.51.100.4:80".parse::<SocketAddr>().unwrap()),
+            remote: Some("198.51.100.4:80".parse::<SocketAddr>().unwrap()),
+            time_namelookup: Some(Duration::from_micros(12)),
+            time_connect: Some(Duration::from_micros(345)),
+            time_total: Duration::from_micros(1_234_567),
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn the_classic_curl_line_parses() {
+        let a = parse(&[
+            "-o",
+            "/dev/null",
+            "-s",
+            "-w",
+            "%{http_code}",
+            "http://198.51.100.4/",
+        ])
+        .unwrap();
+        assert!(a.silent);
+        assert_eq!(a.output.as_deref(), Some(std::path::Path::new("/dev/null")));
+        assert_eq!(a.write_out.as_ref().unwrap().render(&outcome()), "200");
+        assert_eq!(a.timeout, Duration::from_secs(2));
+        assert!(probe(&a).is_ok());
+        // Bundled short flags and attached values, as people write them for curl.
+        let a = parse(&[
+            "-sSfLk",
+            "-m3",
+            "-o/dev/null",
+            "-w%{http_code}\\n",
+            "http://x.test/",
+        ])
+        .unwrap();
+        assert!(a.silent && a.show_error && a.fail && a.location && a.insecure);
+        assert_eq!(a.timeout, Duration::from_secs(3));
+        assert_eq!(a.write_out.unwrap().render(&outcome()), "200\n");
+        // Options after the URL, long forms with '='.
+        let a = parse(&[
+            "http://x.test/",
+            "--max-time=0.5",
+            "--connect-timeout",
+            "0.2",
+        ])
+        .unwrap();
+        assert_eq!(a.timeout, Duration::from_millis(500));
+        assert_eq!(a.connect_timeout, Some(Duration::from_millis(200)));
+    }
+
+    #[test]
+    fn modern_flags_parse() {
+        let a = parse(&[
+            "-q",
+            "-v",
+            "-t",
+            "1.5",
+            "-e",
+            "200-399,404",
+            "-H",
+            "Host: a.test",
+            "-H",
+            "X-A: b",
+            "--body-match",
+            "^ok$",
+            "--cacert",
+            "/dev/null",
+            "-I",
+            "--max-filesize",
+            "64K",
+            "https://198.51.100.4/health",
+        ])
+        .unwrap();
+        assert!(a.quiet && a.verbose && a.head);
+        assert_eq!(a.timeout, Duration::from_millis(1500));
+        assert!(a.expect.contains(302) && a.expect.contains(404) && !a.expect.contains(500));
+        assert_eq!(a.headers.len(), 2);
+        assert_eq!(a.max_filesize, 64 * 1024);
+        let re = a.body_match.unwrap();
+        assert!(re.is_match(b"ok\n") && re.is_match(b"fine\r\nok\r\n") && !re.is_match(b" ok"));
+    }
+
+    #[test]
+    fn later_values_override_earlier_ones_like_curl() {
+        let a = parse(&["-t", "5", "-m", "1", "-s", "-s", "http://x.test/"]).unwrap();
+        assert_eq!(a.timeout, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        for args in [
+            &["--referer", "x", "http://x.test/"][..],
+            &["-X", "POST", "http://x.test/"],
+            &["--retry", "3", "http://x.test/"],
+            &["-t", "0", "http://x.test/"],
+            &["-t", "-1", "http://x.test/"],
+            &["-t", "abc", "http://x.test/"],
+            &["-t", "inf", "http://x.test/"],
+            &["--connect-timeout", "0", "http://x.test/"],
+            &["-e", "2xx", "http://x.test/"],
+            &["-H", "nocolon", "http://x.test/"],
+            &["--body-match", "(", "http://x.test/"],
+            &["--max-filesize", "1T", "http://x.test/"],
+            &["-w", "%{nope}", "http://x.test/"],
+            &["x.test/"],
+            &["ftp://x.test/"],
+            &["http://x.test:99999/"],
+            &[],
+            &["http://a.test/", "http://b.test/"],
+        ] {
+            let e = parse(args).map(|_| ()).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}: {e}");
+            assert!(!e.to_string().contains('\n'), "{e}");
+        }
+        let a = parse(&["-o", "/tmp/body", "http://x.test/"]).unwrap();
+        assert_eq!(probe(&a).unwrap_err().exit_code(), 2);
+        let a = parse(&["--cacert", "/nonexistent/ca.pem", "https://x.test/"]).unwrap();
+        let e = probe(&a).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
+    }
+
+    #[test]
+    fn help_lists_every_exit_code() {
+        let e = parse(&["--help"]).unwrap_err();
+        assert_eq!(e.exit_code(), 0);
+        let Error::Clap(c) = e else { panic!() };
+        let help = c.render().to_string();
+        for code in ["0  success", "1  failure", "2  usage"] {
+            assert!(help.contains(code), "{help}");
+        }
+        for flag in [
+            "--max-time",
+            "-m",
+            "--connect-timeout",
+            "--write-out",
+            "--body-match",
+        ] {
+            assert!(help.contains(flag), "{flag} missing from\n{help}");
+        }
+    }
+
+    #[test]
+    fn write_out_follows_curl() {
+        let o = outcome();
+        let r = |f: &str| WriteOut::parse(f).unwrap().render(&o);
+        assert_eq!(r("%{http_code}"), "200");
+        assert_eq!(r("%{HTTP_CODE}|%{response_code}"), "200|200");
+        assert_eq!(r("a\\nb%{http_code}"), "a\nb200");
+        assert_eq!(r("\\x\\\\%%|%z|%{http_code"), "\\x\\\\%|%z|%{http_code");
+        assert_eq!(r("\\\\n|"), "\\\\n|");
+        assert_eq!(r("a\\"), "a\\");
+        assert_eq!(r("%"), "%");
+        assert_eq!(r("%{"), "%{");
+        assert_eq!(r("%{http_code\\r%%|\\n"), "%{http_code\r%|\n");
+        assert_eq!(r("%{http_code}%{"), "200%{");
+        assert_eq!(r("\\t\\r%"), "\t\r%");
+        assert_eq!(r("%{http_code}%{http_code}"), "200200");
+        assert_eq!(
+            r("%{time_total} %{time_connect} %{time_namelookup}"),
+            "1.234567 0.000345 0.000012"
+        );
+        assert_eq!(r("%{remote_ip}:%{remote_port}"), "198.51.100.4:80");
+        assert_eq!(r("é%{http_code}ü"), "é200ü");
+        let none = Outcome {
+            code: None,
+            remote: None,
+            time_connect: None,
+            ..outcome()
+        };
+        let w =
+            WriteOut::parse("%{http_code}|%{remote_ip}|%{remote_port}|%{time_connect}").unwrap();
+        assert_eq!(w.render(&none), "000||0|0.000000");
+    }
+
+    #[test]
+    fn write_out_rejects_what_it_cannot_print() {
+        for bad in ["%{}", "%{foo}", "%{ http_code}", "%header{server}", "@file"] {
+            assert!(WriteOut::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("100").unwrap(), 100);
+        assert_eq!(parse_size("1k").unwrap(), 1024);
+        assert_eq!(parse_size("2M").unwrap(), 2 << 20);
+        assert_eq!(parse_size("1G").unwrap(), 1 << 30);
+        for bad in ["", "M", "1.5M", "-1", "1T", "99999999999999999999"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn diagnostic_line() {
+        let url = Target::parse("http://198.51.100.4/").unwrap();
+        let line = diagnostic(Method::Get, &url, &outcome());
+        assert_eq!(
+            line,
+            "GET http://198.51.100.4/ addr=198.51.100.4:80 phase=done elapsed=1.234567s code=200 ok"
+        );
+        let failed = Outcome {
+            code: None,
+            phase: http::Phase::Connect,
+            failure: Some("connection refused".into()),
+            ..outcome()
+        };
+        let line = diagnostic(Method::Head, &url, &failed);
+        assert!(
+            line.ends_with("phase=connect elapsed=1.234567s code=000 fail: connection refused"),
+            "{line}"
+        );
+    }
 }

@@ -1,10 +1,260 @@
-//! `nginx-reload`: not written yet.
+//! `nginx-reload`: a verified `kill -HUP $(cat nginx.pid)`.
+//!
+//! Reads the pidfile strictly, checks that the PID is a live nginx master, optionally runs
+//! `nginx -t` first, signals through a pidfd, and confirms the result (new workers after a
+//! reload) within `--wait`. The logic lives in [`crate::nginx`]; this module is the command
+//! line and the `-v` line.
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::error::Result;
+use crate::nginx::{self, Action, ConfigTest, Master, Outcome};
+
+const PROG: &str = "nginx-reload";
+
+/// The longest `--wait` accepted, in seconds.
+const MAX_WAIT: f64 = 3600.0;
+
+/// Reload nginx safely: verify the pidfile names an nginx master, then signal it and confirm.
+///
+/// Replaces `kill -HUP $(cat /run/nginx.pid)` (and the classic script's mistaken
+/// `kill -USR1 'cat nginx.pid'`). Refuses pidfiles holding 0, 1, negative or garbage values,
+/// symbolic links, and PIDs that are not an nginx master process: nothing is signalled then.
+#[derive(Debug, Parser)]
+#[command(name = PROG, version, after_help = crate::exit::EXIT_HELP)]
+pub struct Args {
+    /// The nginx pidfile [default: the first that exists of /run/nginx.pid,
+    /// /var/run/nginx.pid, /usr/local/nginx/logs/nginx.pid, /usr/local/webserver/nginx/nginx.pid]
+    #[arg(short = 'p', long = "pidfile", value_name = "PIDFILE")]
+    pub pidfile: Option<PathBuf>,
+
+    /// What to ask of nginx: reload (HUP: reread the configuration), reopen (USR1: reopen log
+    /// files), quit (QUIT: graceful shutdown), stop (TERM: fast shutdown)
+    #[arg(short = 's', long = "signal", value_enum, default_value_t = SignalArg::Reload, value_name = "SIGNAL")]
+    pub signal: SignalArg,
+
+    /// Test the configuration with `nginx -t` first; signal nothing if it fails
+    #[arg(short = 't', long = "test")]
+    pub test: bool,
+
+    /// The nginx binary for -t [default: the one the running master executes]
+    #[arg(long = "nginx", value_name = "BIN", requires = "test")]
+    pub nginx: Option<PathBuf>,
+
+    /// The configuration file for -t [default: the master's own -c, else nginx's built-in path]
+    #[arg(short = 'c', long = "conf", value_name = "CONF", requires = "test")]
+    pub conf: Option<PathBuf>,
+
+    /// Seconds to confirm the result (new workers; reopened logs; master gone), decimals
+    /// allowed; 0 sends the signal without confirming
+    #[arg(long = "wait", value_name = "S", default_value = "5", value_parser = parse_wait)]
+    pub wait: Duration,
+
+    /// Print no warnings (a result that cannot be confirmed); errors are still printed, and
+    /// success is silent anyway
+    #[arg(short = 'q', long = "quiet", conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print one line saying what happened (old and new worker PIDs)
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+}
+
+/// The `-s` values, named as `nginx -s` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SignalArg {
+    /// SIGHUP
+    Reload,
+    /// SIGUSR1
+    Reopen,
+    /// SIGQUIT
+    Quit,
+    /// SIGTERM
+    Stop,
+}
+
+impl From<SignalArg> for Action {
+    fn from(s: SignalArg) -> Action {
+        match s {
+            SignalArg::Reload => Action::Reload,
+            SignalArg::Reopen => Action::Reopen,
+            SignalArg::Quit => Action::Quit,
+            SignalArg::Stop => Action::Stop,
+        }
+    }
+}
+
+/// `--wait`: seconds from 0 to 3600, decimals allowed.
+fn parse_wait(s: &str) -> std::result::Result<Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=MAX_WAIT).contains(&v) => Ok(Duration::from_secs_f64(v)),
+        _ => Err(format!(
+            "\"{s}\" is not a number of seconds from 0 to {MAX_WAIT}"
+        )),
+    }
+}
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    crate::exit::run("nginx-reload", || {
-        Err(crate::Error::failed("not implemented yet"))
+    crate::exit::run(PROG, || {
+        let args: Args = crate::exit::parse(std::env::args_os())?;
+        run(&args)
     })
+}
+
+/// Find and verify the master, test its configuration if asked, signal, confirm.
+pub fn run(args: &Args) -> Result<u8> {
+    let pidfile = match &args.pidfile {
+        Some(p) => p.clone(),
+        None => nginx::find_pidfile(&nginx::DEFAULT_PIDFILES)?,
+    };
+    let pid = nginx::read_pidfile(&pidfile)?;
+    let master = Master::verify(pid, &pidfile)?;
+    if args.test {
+        ConfigTest::for_master(&master, args.nginx.as_deref(), args.conf.as_deref())?
+            .run(nginx::CONFIG_TEST_TIMEOUT)?;
+    }
+    let action = Action::from(args.signal);
+    let outcome = master.deliver(action, args.wait)?;
+    if let Outcome::Unconfirmed(why) = &outcome
+        && !args.quiet
+    {
+        let _ = writeln!(std::io::stderr(), "{PROG}: warning: {why}");
+    }
+    if args.verbose {
+        crate::exit::out(&describe(&master, action, &outcome));
+    }
+    Ok(crate::exit::SUCCESS)
+}
+
+/// The `-v` line.
+fn describe(master: &Master, action: Action, outcome: &Outcome) -> String {
+    let pid = master.pid;
+    let sig = action.signal().as_str();
+    match outcome {
+        Outcome::Sent => format!("sent {sig} to nginx master {pid} (not confirmed: --wait 0)"),
+        Outcome::Unconfirmed(_) => format!("sent {sig} to nginx master {pid} (not confirmed)"),
+        Outcome::Reloaded { old, new } => format!(
+            "nginx master {pid} reloaded: workers {} -> {}",
+            nginx::join_pids(old),
+            nginx::join_pids(new)
+        ),
+        Outcome::Reopened { workers } => format!(
+            "nginx master {pid} and workers {} reopened their logs",
+            nginx::join_pids(workers)
+        ),
+        Outcome::Exited => format!("nginx master {pid} exited after {sig}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+
+    fn parse(args: &[&str]) -> Result<Args> {
+        crate::exit::parse::<Args, _, _>(
+            std::iter::once("nginx-reload").chain(args.iter().copied()),
+        )
+    }
+
+    #[test]
+    fn defaults_reload_with_a_five_second_confirmation() {
+        let a = parse(&[]).expect("parse");
+        assert_eq!(a.signal, SignalArg::Reload);
+        assert_eq!(a.wait, Duration::from_secs(5));
+        assert!(a.pidfile.is_none() && !a.test && !a.quiet && !a.verbose);
+        assert_eq!(
+            Action::from(a.signal).signal(),
+            nix::sys::signal::Signal::SIGHUP
+        );
+    }
+
+    #[test]
+    fn signals_map_to_what_nginx_expects() {
+        use nix::sys::signal::Signal::*;
+        for (word, sig) in [
+            ("reload", SIGHUP),
+            ("reopen", SIGUSR1),
+            ("quit", SIGQUIT),
+            ("stop", SIGTERM),
+        ] {
+            let a = parse(&["-s", word]).expect("parse");
+            assert_eq!(Action::from(a.signal).signal(), sig, "{word}");
+        }
+        assert_eq!(parse(&["-s", "HUP"]).expect_err("HUP").exit_code(), 2);
+        assert_eq!(parse(&["-s", "usr2"]).expect_err("usr2").exit_code(), 2);
+    }
+
+    #[test]
+    fn full_command_line() {
+        let a = parse(&[
+            "-p",
+            "/run/x.pid",
+            "-s",
+            "reload",
+            "-t",
+            "--nginx",
+            "/usr/sbin/nginx",
+            "-c",
+            "/etc/nginx/nginx.conf",
+            "--wait",
+            "0.5",
+            "-v",
+        ])
+        .expect("parse");
+        assert_eq!(a.pidfile, Some(PathBuf::from("/run/x.pid")));
+        assert!(a.test && a.verbose);
+        assert_eq!(a.nginx, Some(PathBuf::from("/usr/sbin/nginx")));
+        assert_eq!(a.conf, Some(PathBuf::from("/etc/nginx/nginx.conf")));
+        assert_eq!(a.wait, Duration::from_millis(500));
+        let long = parse(&[
+            "--pidfile=/run/x.pid",
+            "--signal=quit",
+            "--test",
+            "--conf=/x.conf",
+            "--quiet",
+        ])
+        .expect("parse");
+        assert!(long.test && long.quiet);
+        assert_eq!(long.signal, SignalArg::Quit);
+    }
+
+    #[test]
+    fn wait_must_be_a_sane_number_of_seconds() {
+        assert_eq!(parse(&["--wait", "0"]).expect("0").wait, Duration::ZERO);
+        for bad in ["-1", "abc", "inf", "NaN", "3601", ""] {
+            let e = parse(&["--wait", bad]).expect_err(bad);
+            assert_eq!(e.exit_code(), 2, "{bad}");
+        }
+    }
+
+    #[test]
+    fn conf_and_nginx_only_make_sense_with_test() {
+        assert_eq!(parse(&["-c", "/x.conf"]).expect_err("-c").exit_code(), 2);
+        assert_eq!(
+            parse(&["--nginx", "/x"]).expect_err("--nginx").exit_code(),
+            2
+        );
+        assert_eq!(parse(&["-q", "-v"]).expect_err("-q -v").exit_code(), 2);
+    }
+
+    #[test]
+    fn help_lists_exit_codes_and_the_default_pidfiles() {
+        let e = parse(&["--help"]).expect_err("help");
+        assert_eq!(e.exit_code(), 0);
+        let Error::Clap(c) = e else {
+            panic!("not clap")
+        };
+        let help = c.render().to_string();
+        assert!(help.contains("Exit status:"), "{help}");
+        for p in nginx::DEFAULT_PIDFILES {
+            assert!(help.contains(p), "{p} missing from help");
+        }
+    }
 }

@@ -108,6 +108,11 @@ pub fn parse_target(
         addr::check_label(&iface, l)?;
     }
     let (addr, mut prefix) = addr::parse_addr(addr_text)?;
+    if let (Some(l), true) = (&label, addr.is_ipv6()) {
+        return Err(Error::usage(format!(
+            "IPv6 addresses have no labels: {l} {addr}"
+        )));
+    }
     let mut broadcast = match broadcast_flag {
         None => Broadcast::None,
         Some(b) => parse_broadcast(b)?,
@@ -541,7 +546,7 @@ mod tests {
             ),
             ("eth0:1", "198.51.100.2", &["down"], "down"),
             ("eth0:", "198.51.100.2", &[], "eth0:"),
-            ("eth1:x", "2001:db8::2", &[], ""),
+            ("eth1:x", "2001:db8::2", &[], "eth1:x"),
             (
                 "eth0:waytoolonglabel",
                 "198.51.100.2",

@@ -33,6 +33,11 @@ impl Nginx {
             "nginx did not write {}",
             pidfile.display()
         );
+        // The pidfile is written before the workers are forked: wait for both workers.
+        assert!(
+            wait_until(Duration::from_secs(5), || nginx.workers().len() == 2),
+            "nginx did not start its 2 workers"
+        );
         nginx
     }
 

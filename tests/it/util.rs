@@ -51,6 +51,15 @@ pub fn need_root() -> bool {
     );
 }
 
+/// `setpriv` arguments that run the rest of a command as `nobody` with no capabilities.
+pub const AS_NOBODY: [&str; 5] = [
+    "setpriv",
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "--inh-caps=-all",
+];
+
 /// A command to run with a timeout.
 pub struct Cmd {
     cmd: Command,
@@ -138,6 +147,15 @@ impl Cmd {
         self
     }
 
+    /// One of the crate's binaries inside namespace `ns`, run as `nobody` without capabilities.
+    pub fn tool_unprivileged(ns: &str, name: &str) -> Self {
+        let mut c = Cmd::in_ns(ns, AS_NOBODY[0])
+            .args(&AS_NOBODY[1..])
+            .arg(bin(name));
+        c.shown = format!("[{ns}] (nobody) {name}");
+        c
+    }
+
     /// Access the underlying `Command` (for `current_dir`, `uid`, ...).
     pub fn command(&mut self) -> &mut Command {
         &mut self.cmd
@@ -166,17 +184,7 @@ impl Cmd {
                 let _ = stdin.write_all(&data);
             });
         }
-        let out_reader = reader(child.stdout.take());
-        let err_reader = reader(child.stderr.take());
-        let (status, timed_out) = wait_deadline(&mut child, self.timeout);
-        Output {
-            code: status.and_then(|s| s.code()),
-            stdout: out_reader.join().unwrap_or_default(),
-            stderr: err_reader.join().unwrap_or_default(),
-            elapsed: start.elapsed(),
-            timed_out,
-            shown: self.shown,
-        }
+        collect(child, self.timeout, start, self.shown)
     }
 
     /// Start in the background; the returned guard kills the process group on drop.
@@ -204,6 +212,21 @@ impl Cmd {
     /// Run and expect success.
     pub fn ok(self) -> Output {
         self.expect(0)
+    }
+}
+
+/// Wait for `child` (killing it at `timeout`) and gather what it printed.
+fn collect(mut child: Child, timeout: Duration, start: Instant, shown: String) -> Output {
+    let out_reader = reader(child.stdout.take());
+    let err_reader = reader(child.stderr.take());
+    let (status, timed_out) = wait_deadline(&mut child, timeout);
+    Output {
+        code: status.and_then(|s| s.code()),
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+        elapsed: start.elapsed(),
+        timed_out,
+        shown,
     }
 }
 
@@ -287,19 +310,8 @@ impl Bg {
 
     /// Wait for exit up to `timeout`, killing it afterwards; returns what it printed.
     pub fn finish(mut self, timeout: Duration) -> Output {
-        let mut child = self.child.take().expect("child");
-        let start = Instant::now();
-        let out_reader = reader(child.stdout.take());
-        let err_reader = reader(child.stderr.take());
-        let (status, timed_out) = wait_deadline(&mut child, timeout);
-        Output {
-            code: status.and_then(|s| s.code()),
-            stdout: out_reader.join().unwrap_or_default(),
-            stderr: err_reader.join().unwrap_or_default(),
-            elapsed: start.elapsed(),
-            timed_out,
-            shown: self.shown.clone(),
-        }
+        let child = self.child.take().expect("child");
+        collect(child, timeout, Instant::now(), self.shown.clone())
     }
 
     /// Kill now and return what it printed.

@@ -115,14 +115,7 @@ fn check_reports_both_ways_and_changes_nothing() {
         .args(["--check", "--host-route", "eth0", &vip24])
         .expect(1);
     // --check needs no privilege.
-    ns.cmd("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
-        .arg(crate::util::bin("vip-bind"))
+    Cmd::tool_unprivileged(&ns.name, "vip-bind")
         .args(["--check", "eth0", &vip24])
         .ok();
 }
@@ -310,15 +303,7 @@ fn without_cap_net_admin_exit_3_names_the_capability() {
         ("vip-bind", ["eth0:1", VIP]),
         ("vip-unbind", ["eth0", "198.51.100.4"]),
     ] {
-        let out = ns
-            .cmd("setpriv")
-            .args([
-                "--reuid=65534",
-                "--regid=65534",
-                "--clear-groups",
-                "--inh-caps=-all",
-            ])
-            .arg(crate::util::bin(tool))
+        let out = Cmd::tool_unprivileged(&ns.name, tool)
             .args(["--force"])
             .args(args)
             .expect(3);
@@ -328,9 +313,7 @@ fn without_cap_net_admin_exit_3_names_the_capability() {
     assert!(ns.addr("eth0", VIP).is_none());
     assert!(ns.addr("eth0", "198.51.100.4").is_some());
     // A request that changes nothing succeeds without privilege.
-    ns.cmd("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
-        .arg(crate::util::bin("vip-unbind"))
+    Cmd::tool_unprivileged(&ns.name, "vip-unbind")
         .args(["eth0", VIP])
         .ok();
 }
