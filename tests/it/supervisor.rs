@@ -406,7 +406,11 @@ fn man_page_documents_every_flag_key_and_exit_code() {
 
 #[test]
 fn scripts_are_shellcheck_clean_and_parse_under_dash_and_busybox() {
-    let scripts = [script(), root().join("scripts/demo")];
+    let scripts = [
+        script(),
+        root().join("scripts/demo"),
+        root().join("examples/keepalived/notify.sh"),
+    ];
     for s in &scripts {
         Cmd::new("shellcheck").args(["-s", "sh"]).arg(s).ok();
         Cmd::new("dash").arg("-n").arg(s).ok();
