@@ -29,7 +29,9 @@ fn script() -> PathBuf {
 
 /// The directory of the freshly built vipkit binaries, passed as VIPKIT_BIN.
 fn bin_dir() -> PathBuf {
-    if let Ok(d) = std::env::var("SUP_DEV_BIN") { return PathBuf::from(d); }
+    if let Ok(d) = std::env::var("SUP_DEV_BIN") {
+        return PathBuf::from(d);
+    }
     crate::util::bin("vip-bind")
         .parent()
         .expect("binary directory")
@@ -242,7 +244,11 @@ fn check_config_rejects_invalid_configs_naming_key_and_value() {
         let out = check_config(dir.path(), &format!("bad{i}.conf"), &variant(drop, add));
         assert_eq!(out.code, Some(2), "{what}: expected exit 2\n{out}");
         let lines: Vec<&str> = out.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "{what}: expected exactly one problem line\n{out}");
+        assert_eq!(
+            lines.len(),
+            1,
+            "{what}: expected exactly one problem line\n{out}"
+        );
         assert!(
             lines[0].starts_with("vip-supervisor: ") && lines[0].contains(want),
             "{what}: the line must name key and value ({want})\n{out}"
@@ -338,7 +344,10 @@ fn explain_states_the_worst_case_and_the_garp_schedule() {
     let path = dir.path().join("fast.conf");
     std::fs::write(
         &path,
-        variant(&[], &["INTERVAL=0.1", "TIMEOUT=0.1", "FALL=2", "DAD_GRACE=1"]),
+        variant(
+            &[],
+            &["INTERVAL=0.1", "TIMEOUT=0.1", "FALL=2", "DAD_GRACE=1"],
+        ),
     )
     .expect("write");
     let out = sup().arg("-c").arg(&path).arg("--explain").ok();
@@ -381,7 +390,10 @@ fn man_page_documents_every_flag_key_and_exit_code() {
         .collect();
     assert!(keys.len() >= 20, "{keys:?}");
     for key in keys {
-        assert!(man.contains(&format!(".B {key}")), "man page lacks key {key}");
+        assert!(
+            man.contains(&format!(".B {key}")),
+            "man page lacks key {key}"
+        );
     }
     let exit = man
         .split(".SH")
@@ -396,7 +408,14 @@ fn man_page_documents_every_flag_key_and_exit_code() {
             "EXIT STATUS lacks {code}"
         );
     }
-    for sect in ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXAMPLES", "SEE ALSO"] {
+    for sect in [
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "OPTIONS",
+        "EXAMPLES",
+        "SEE ALSO",
+    ] {
         assert!(
             man.contains(&format!(".SH {sect}")) || man.contains(&format!(".SH \"{sect}\"")),
             "man page lacks {sect}"
@@ -439,12 +458,7 @@ fn enter_netns(name: &str) {
     // SAFETY: setns(2) on a valid namespace fd switches only this thread's network namespace;
     // no memory is shared with the kernel beyond the fd, which outlives the call.
     let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(
-        rc,
-        0,
-        "setns {name}: {}",
-        std::io::Error::last_os_error()
-    );
+    assert_eq!(rc, 0, "setns {name}: {}", std::io::Error::last_os_error());
 }
 
 /// One answer (or none) the client got from a VIP.
@@ -683,7 +697,9 @@ struct Lab {
 
 /// The page nginx serves on lb`n`: its name, so the client knows who answered.
 fn page(n: u8) -> String {
-    format!("server {{ listen 80; location / {{ default_type text/plain; return 200 \"lb{n}\\n\"; }} }}\n")
+    format!(
+        "server {{ listen 80; location / {{ default_type text/plain; return 200 \"lb{n}\\n\"; }} }}\n"
+    )
 }
 
 impl Lab {
@@ -937,10 +953,16 @@ fn crash_and_failback(mode: Mode) {
     std::thread::sleep(Duration::from_millis(1000));
     let after = c.now();
     show("crash lb1", &lab, &c, crash, after);
-    eprintln!("[{mode:?}] lb2 bound VIP1 {} ms after the crash", took.as_millis());
+    eprintln!(
+        "[{mode:?}] lb2 bound VIP1 {} ms after the crash",
+        took.as_millis()
+    );
     let gap = c.gap(0, crash, after);
     if gap >= Duration::from_secs(1) {
-        lab.fail(&format!("crash gap {gap:?} >= 1 s\n{}", c.timeline(0, crash, after)));
+        lab.fail(&format!(
+            "crash gap {gap:?} >= 1 s\n{}",
+            c.timeline(0, crash, after)
+        ));
     }
     if c.answerers(0, after - Duration::from_millis(500), after) != [2] {
         lab.fail("lb2 is not the one answering VIP1 after the crash");
@@ -957,10 +979,16 @@ fn crash_and_failback(mode: Mode) {
     show("restore lb1", &lab, &c, back, end);
     let gap = c.gap(0, back, end);
     if gap >= Duration::from_secs(1) {
-        lab.fail(&format!("failback gap {gap:?}\n{}", c.timeline(0, back, end)));
+        lab.fail(&format!(
+            "failback gap {gap:?}\n{}",
+            c.timeline(0, back, end)
+        ));
     }
     if c.answerers(0, end - Duration::from_millis(500), end) != [1] {
-        lab.fail(&format!("lb1 does not answer VIP1 again: {}", c.timeline(0, back, end)));
+        lab.fail(&format!(
+            "lb1 does not answer VIP1 again: {}",
+            c.timeline(0, back, end)
+        ));
     }
     if lab.events(2, "event=takeover").is_empty() || lab.events(2, "event=release").is_empty() {
         lab.fail("lb2 did not log its takeover and release");
@@ -996,7 +1024,10 @@ fn nginx_death_and_recovery(mode: Mode) {
     std::thread::sleep(Duration::from_millis(600));
     let after = c.now();
     show("nginx on lb1 killed", &lab, &c, death, after);
-    eprintln!("[{mode:?}] VIP1 on lb2 alone {} ms after nginx died", took.as_millis());
+    eprintln!(
+        "[{mode:?}] VIP1 on lb2 alone {} ms after nginx died",
+        took.as_millis()
+    );
     if lab.events(1, "reason=self-unhealthy").is_empty() {
         lab.fail("lb1 did not log releasing VIP1 for its own health");
     }
@@ -1008,7 +1039,10 @@ fn nginx_death_and_recovery(mode: Mode) {
     show("nginx on lb1 back", &lab, &c, back, end);
     let gap = c.gap(0, back, end);
     if gap >= Duration::from_secs(1) {
-        lab.fail(&format!("failback gap {gap:?}: {}", c.timeline(0, back, end)));
+        lab.fail(&format!(
+            "failback gap {gap:?}: {}",
+            c.timeline(0, back, end)
+        ));
     }
     if mode == Mode::Active && c.gap(1, death, end) >= Duration::from_millis(500) {
         lab.fail(&format!("VIP2 suffered: {}", c.timeline(1, death, end)));
@@ -1043,7 +1077,10 @@ fn failback_no_keeps_vip(mode: Mode) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(3) {
         if lab.holders(VIP1) != [2] {
-            lab.fail(&format!("VIP1 moved with FAILBACK=no: {:?}", lab.holders(VIP1)));
+            lab.fail(&format!(
+                "VIP1 moved with FAILBACK=no: {:?}",
+                lab.holders(VIP1)
+            ));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -1103,7 +1140,11 @@ fn flapping_peer_moves_nothing(mode: Mode) {
     let moved: Vec<String> = lab
         .log_since(watcher, skip)
         .into_iter()
-        .filter(|l| l.contains("event=takeover") || l.contains("event=release") || l.contains("verdict=down"))
+        .filter(|l| {
+            l.contains("event=takeover")
+                || l.contains("event=release")
+                || l.contains("verdict=down")
+        })
         .collect();
     if !moved.is_empty() {
         lab.fail(&format!("flapping changed something: {moved:?}"));
@@ -1160,7 +1201,10 @@ fn restart_and_hand_removal(mode: Mode) {
     for (i, _) in lab.vips().iter().enumerate() {
         let gap = c.gap(i, kill, after);
         if gap >= Duration::from_millis(300) {
-            lab.fail(&format!("gap {gap:?} across the restart: {}", c.timeline(i, kill, after)));
+            lab.fail(&format!(
+                "gap {gap:?} across the restart: {}",
+                c.timeline(i, kill, after)
+            ));
         }
     }
     for n in [1, 2] {
@@ -1177,7 +1221,8 @@ fn restart_and_hand_removal(mode: Mode) {
     }
     // A VIP deleted behind the supervisor's back comes back within two rounds.
     let round = Duration::from_secs_f64(lab.setting(1, "INTERVAL") + lab.setting(1, "TIMEOUT"));
-    lab.lb(1).ip(&["addr", "del", &format!("{VIP1}/24"), "dev", "eth0"]);
+    lab.lb(1)
+        .ip(&["addr", "del", &format!("{VIP1}/24"), "dev", "eth0"]);
     let took = lab.wait_holders(VIP1, &[1], Duration::from_secs(5));
     eprintln!(
         "[{mode:?}] VIP1 removed by hand: restored after {} ms (two rounds: {} ms)",
@@ -1193,7 +1238,10 @@ fn restart_and_hand_removal(mode: Mode) {
     // lb2 must not have grabbed it meanwhile (it is briefly unheld, but lb1 is healthy).
     std::thread::sleep(round * 3);
     if lab.holders(VIP1) != [1] {
-        lab.fail(&format!("VIP1 holders after restore: {:?}", lab.holders(VIP1)));
+        lab.fail(&format!(
+            "VIP1 holders after restore: {:?}",
+            lab.holders(VIP1)
+        ));
     }
 }
 
@@ -1231,7 +1279,8 @@ fn hung_peer_detected(mode: Mode) {
         lab.state(watcher).get("peer_verdict").map(String::as_str) == Some("up")
     }));
     let bound = Duration::from_secs_f64(
-        lab.setting(watcher, "FALL") * (lab.setting(watcher, "INTERVAL") + lab.setting(watcher, "TIMEOUT")),
+        lab.setting(watcher, "FALL")
+            * (lab.setting(watcher, "INTERVAL") + lab.setting(watcher, "TIMEOUT")),
     );
     let start = Instant::now();
     server.set(Behaviour::Hang);
@@ -1252,7 +1301,10 @@ fn hung_peer_detected(mode: Mode) {
     }
     let vip = if watched == 1 { VIP1 } else { VIP2 };
     let moved = lab.wait_holders(vip, &[watcher], Duration::from_secs(5));
-    eprintln!("[{mode:?}] {vip} on lb{watcher} alone {} ms after the hang", (start.elapsed()).as_millis());
+    eprintln!(
+        "[{mode:?}] {vip} on lb{watcher} alone {} ms after the hang",
+        (start.elapsed()).as_millis()
+    );
     let _ = moved;
 }
 
@@ -1284,8 +1336,10 @@ fn split_brain(mode: Mode) {
     let c = Client::start(&lab.t.gw, &lab.vips());
     std::thread::sleep(Duration::from_millis(400));
     let split = c.now();
-    lab.lb(1).ip(&["route", "add", "blackhole", &format!("{LB2}/32")]);
-    lab.lb(2).ip(&["route", "add", "blackhole", &format!("{LB1}/32")]);
+    lab.lb(1)
+        .ip(&["route", "add", "blackhole", &format!("{LB2}/32")]);
+    lab.lb(2)
+        .ip(&["route", "add", "blackhole", &format!("{LB1}/32")]);
     lab.wait_holders(VIP1, &[1, 2], Duration::from_secs(6));
     if mode == Mode::Active {
         lab.wait_holders(VIP2, &[1, 2], Duration::from_secs(6));
@@ -1303,19 +1357,29 @@ fn split_brain(mode: Mode) {
         lab.fail("lb1 did not log the duplicate of its own VIP");
     }
     for (i, _) in lab.vips().iter().enumerate() {
-        if c.answerers(i, during - Duration::from_millis(500), during).is_empty() {
-            lab.fail(&format!("nobody answers during the split: {}", c.timeline(i, split, during)));
+        if c.answerers(i, during - Duration::from_millis(500), during)
+            .is_empty()
+        {
+            lab.fail(&format!(
+                "nobody answers during the split: {}",
+                c.timeline(i, split, during)
+            ));
         }
     }
     let heal = c.now();
-    lab.lb(1).ip(&["route", "del", "blackhole", &format!("{LB2}/32")]);
-    lab.lb(2).ip(&["route", "del", "blackhole", &format!("{LB1}/32")]);
+    lab.lb(1)
+        .ip(&["route", "del", "blackhole", &format!("{LB2}/32")]);
+    lab.lb(2)
+        .ip(&["route", "del", "blackhole", &format!("{LB1}/32")]);
     lab.wait_steady();
     std::thread::sleep(Duration::from_millis(800));
     let end = c.now();
     show("split brain healed", &lab, &c, heal, end);
     if c.answerers(0, end - Duration::from_millis(400), end) != [1] {
-        lab.fail(&format!("VIP1 not back on lb1: {}", c.timeline(0, heal, end)));
+        lab.fail(&format!(
+            "VIP1 not back on lb1: {}",
+            c.timeline(0, heal, end)
+        ));
     }
 }
 
@@ -1348,19 +1412,28 @@ fn sigterm_releases(mode: Mode) {
     if code != Some(0) {
         lab.fail(&format!("exit {code:?} on SIGTERM"));
     }
-    if lab.events(1, &format!("event=release vip={VIP1}/24 reason=exit")).is_empty() {
+    if lab
+        .events(1, &format!("event=release vip={VIP1}/24 reason=exit"))
+        .is_empty()
+    {
         lab.fail("lb1 did not log releasing VIP1 on exit");
     }
     let took = lab.wait_holders(VIP1, &[2], Duration::from_secs(5));
     std::thread::sleep(Duration::from_millis(500));
     let end = c.now();
     show("SIGTERM lb1", &lab, &c, term, end);
-    eprintln!("[{mode:?}] lb2 holds VIP1 {} ms after lb1's supervisor stopped", took.as_millis());
+    eprintln!(
+        "[{mode:?}] lb2 holds VIP1 {} ms after lb1's supervisor stopped",
+        took.as_millis()
+    );
     if lab.events(2, "reason=orphaned").is_empty() {
         lab.fail("lb2 did not log taking the orphaned VIP1");
     }
     if c.answerers(0, end - Duration::from_millis(300), end) != [2] {
-        lab.fail(&format!("lb2 does not answer VIP1: {}", c.timeline(0, term, end)));
+        lab.fail(&format!(
+            "lb2 does not answer VIP1: {}",
+            c.timeline(0, term, end)
+        ));
     }
     if std::fs::read_to_string(lab.path(1, "state"))
         .unwrap_or_default()
@@ -1428,9 +1501,9 @@ fn dry_run_once_and_the_lock() {
     let out = once(&["--once", "--dry-run"]);
     assert_eq!(out.code, Some(0), "{out}");
     assert!(
-        out.stderr.contains(&format!(
-            "event=takeover vip={VIP1}/24 reason=self-healthy"
-        )) && out.stderr.contains("dry-run=yes"),
+        out.stderr
+            .contains(&format!("event=takeover vip={VIP1}/24 reason=self-healthy"))
+            && out.stderr.contains("dry-run=yes"),
         "{out}"
     );
     assert!(lab.holders(VIP1).is_empty(), "dry run bound VIP1");
@@ -1443,7 +1516,10 @@ fn dry_run_once_and_the_lock() {
     std::fs::remove_file(lab.path(1, "state")).expect("state file");
     let out = once(&["--once"]);
     assert_eq!(out.code, Some(0), "{out}");
-    assert!(lab.holders(VIP1).is_empty(), "took VIP1 after one probe\n{out}");
+    assert!(
+        lab.holders(VIP1).is_empty(),
+        "took VIP1 after one probe\n{out}"
+    );
     assert_eq!(lab.state(1)["self_ok"], "1", "{out}");
     let out = once(&["--once"]);
     assert_eq!(out.code, Some(0), "{out}");
