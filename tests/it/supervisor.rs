@@ -1012,15 +1012,40 @@ fn active_active_host_crash_moves_vip_and_failback_returns_it() {
 }
 
 /// nginx dies on a live lb1: lb1 releases VIP1 and lb2 takes it; nginx back: VIP1 returns.
+/// lb2 also reloads its nginx after each change (NGINX_RELOAD=yes, its pidfile): the reload is
+/// confirmed and logged.
 fn nginx_death_and_recovery(mode: Mode) {
     let mut lab = Lab::new(mode, &[]);
+    let pidfile = lab.web[1].pidfile().display().to_string();
+    lab.set(2, "NGINX_RELOAD", "yes");
+    lab.set(2, "NGINX_PIDFILE", &pidfile);
     lab.start_all();
     lab.wait_steady();
+    // lb2 changed nothing yet in active-standby; in active-active it took VIP2 and reloaded.
+    let reloads = |lab: &Lab| lab.events(2, "event=nginx-reload").len();
+    let before = if mode == Mode::Active {
+        if !wait_until(Duration::from_secs(8), || reloads(&lab) == 1) {
+            lab.fail("lb2 did not log its nginx reload after taking VIP2");
+        }
+        1
+    } else {
+        0
+    };
+    let workers = lab.web[1].workers();
     let c = Client::start(&lab.t.gw, &lab.vips());
     std::thread::sleep(Duration::from_millis(400));
     let death = c.now();
     lab.web[0].kill();
     let took = lab.wait_holders(VIP1, &[2], Duration::from_secs(5));
+    if !wait_until(Duration::from_secs(8), || reloads(&lab) > before) {
+        lab.fail("lb2 did not log its nginx reload after taking VIP1");
+    }
+    if !lab.events(2, "event=nginx-reload")[before].contains("result=ok") {
+        lab.fail("lb2's nginx reload did not succeed");
+    }
+    if lab.web[1].workers() == workers {
+        lab.fail("lb2's nginx workers did not change: no reload happened");
+    }
     std::thread::sleep(Duration::from_millis(600));
     let after = c.now();
     show("nginx on lb1 killed", &lab, &c, death, after);
@@ -1479,7 +1504,8 @@ fn dry_run_once_and_the_lock() {
         .run();
     assert_eq!(second.code, Some(1), "{second}");
     assert!(second.stderr.contains("already running"), "{second}");
-    lab.signal(1, Signal::SIGTERM);
+    // SIGINT releases like SIGTERM.
+    assert_eq!(lab.signal(1, Signal::SIGINT), Some(0), "{}", lab.report());
     lab.wait_holders(VIP1, &[], Duration::from_secs(5));
     std::fs::remove_file(lab.path(1, "state")).expect("state file");
 
