@@ -1,8 +1,658 @@
-//! `garp`: not written yet.
+//! `garp`: announce that an address now lives at this host's MAC, or probe whether another host
+//! already uses it. The classic equivalent is iputils `arping`, whose flags and semantics it keeps
+//! (`garp -I eth0 -c 3 -s VIP GW` is `arping -I eth0 -c 3 -s VIP GW`), but it returns right after
+//! the last packet instead of waiting a second for replies, refuses to announce an address the
+//! interface does not hold, and speaks IPv6 (neighbour advertisements and NS probes) too.
+//!
+//! Parsing and planning (which frames, how often) are pure and unit-tested here; the socket work
+//! is in [`crate::arp`].
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::arp::{self, Arp, Nd, Packet, Plan};
+use crate::error::{Error, Result};
+use crate::exit;
+use crate::iface::{self, Interface};
+
+const PROG: &str = "garp";
+
+/// How long `-D` waits for an answer when `-w` is not given.
+const DEFAULT_DAD_WAIT: Duration = Duration::from_secs(1);
+
+/// Send gratuitous or gateway-aimed ARP (IPv6: unsolicited neighbour advertisements), or probe
+/// for a duplicate address. Flags follow iputils arping.
+///
+/// `garp -I eth0 -s VIP GW` sends "who-has GW tell VIP" from eth0's MAC: the gateway answers
+/// and, doing so, learns VIP's new MAC. Without TARGET the announcement is unsolicited
+/// (sender = target = SOURCE). Quiet on success; returns right after the last packet.
+#[derive(Parser, Debug, Clone, PartialEq)]
+#[command(
+    name = "garp",
+    version,
+    after_help = exit::EXIT_HELP,
+    override_usage = "garp [-U|-A|--both] [-c COUNT] [-i SECONDS] [-w SECONDS] [-q|-v] [--force] -I IFACE [-s SOURCE] [TARGET]\n       garp -D [-c COUNT] [-i SECONDS] [-w SECONDS] [-q|-v] -I IFACE TARGET"
+)]
+pub struct Args {
+    /// Interface to send on (an `IFACE:LABEL` alias name means IFACE)
+    #[arg(short = 'I', long = "interface", value_name = "IFACE")]
+    pub interface: String,
+
+    /// Address to announce: the ARP sender (IPv6: the advertised target). Must be an address of
+    /// IFACE unless --force
+    #[arg(short = 's', long = "source", value_name = "SOURCE")]
+    pub source: Option<IpAddr>,
+
+    /// Unsolicited ARP request: sender = target = SOURCE, or TARGET without -s (given both, as
+    /// in arping: who-has TARGET tell SOURCE)
+    #[arg(short = 'U', long = "unsolicited", conflicts_with_all = ["reply", "both"])]
+    pub unsolicited: bool,
+
+    /// ARP reply instead of request (arping -A); SOURCE defaults to TARGET and vice versa
+    #[arg(short = 'A', long = "reply", conflicts_with = "both")]
+    pub reply: bool,
+
+    /// Each round sends a request and then a reply
+    #[arg(long = "both")]
+    pub both: bool,
+
+    /// Duplicate-address probe for TARGET (from 0.0.0.0, IPv6: NS from ::): exit 0 if nobody
+    /// answers within the deadline, 4 and the answering MAC if someone does
+    #[arg(
+        short = 'D',
+        long = "dad",
+        conflicts_with_all = ["unsolicited", "reply", "both", "source", "force"]
+    )]
+    pub dad: bool,
+
+    /// Packets (rounds) to send
+    #[arg(
+        short = 'c',
+        long = "count",
+        value_name = "COUNT",
+        default_value_t = 1,
+        value_parser = parse_count,
+        allow_hyphen_values = true
+    )]
+    pub count: u32,
+
+    /// Seconds between packets, decimals allowed (0.2)
+    #[arg(
+        short = 'i',
+        long = "interval",
+        value_name = "SECONDS",
+        default_value = "1",
+        value_parser = parse_seconds,
+        allow_hyphen_values = true
+    )]
+    pub interval: Duration,
+
+    /// Stop after this many seconds, decimals allowed; with -D, how long to wait for an answer
+    /// (default 1)
+    #[arg(
+        short = 'w',
+        long = "deadline",
+        value_name = "SECONDS",
+        value_parser = parse_deadline,
+        allow_hyphen_values = true
+    )]
+    pub deadline: Option<Duration>,
+
+    /// Print nothing, not even the answering MAC of -D (errors are still printed)
+    #[arg(short = 'q', long = "quiet", conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Say what was sent (and, with -D, what answered)
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+
+    /// Announce SOURCE even if IFACE does not hold it
+    #[arg(long = "force")]
+    pub force: bool,
+
+    /// ARP target (the gateway, for a gateway-aimed request); the address to probe with -D
+    #[arg(value_name = "TARGET")]
+    pub target: Option<IpAddr>,
+}
+
+/// Seconds as `arping -i` takes them: digits with an optional fraction (`1`, `0.2`, `.5`).
+pub fn parse_seconds(s: &str) -> std::result::Result<Duration, String> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() && frac.is_empty() || !digits(int) || !digits(frac) {
+        return Err("not a number of seconds".into());
+    }
+    let secs: f64 = s.parse().map_err(|_| "not a number of seconds")?;
+    if secs > MAX_SECONDS {
+        return Err(format!("at most {MAX_SECONDS} seconds (one day)"));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| "not a number of seconds".to_string())
+}
+
+/// The longest interval or deadline accepted: a day is already far beyond any use.
+const MAX_SECONDS: f64 = 86_400.0;
+
+fn parse_count(s: &str) -> std::result::Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(0) => Err("the count must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("not a whole number".into()),
+    }
+}
+
+fn parse_deadline(s: &str) -> std::result::Result<Duration, String> {
+    let d = parse_seconds(s)?;
+    if d.is_zero() {
+        return Err("the deadline must be more than 0 seconds".into());
+    }
+    Ok(d)
+}
+
+/// Which announcement form was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Default: "who-has TARGET tell SOURCE".
+    Request,
+    /// `-U`: request with sender = target.
+    Unsolicited,
+    /// `-A`: reply.
+    Reply,
+    /// `--both`: request, then reply.
+    Both,
+    /// `-D`: duplicate-address probe.
+    Probe,
+}
+
+impl Args {
+    /// The form asked for by the flags.
+    pub fn mode(&self) -> Mode {
+        if self.dad {
+            Mode::Probe
+        } else if self.both {
+            Mode::Both
+        } else if self.reply {
+            Mode::Reply
+        } else if self.unsolicited {
+            Mode::Unsolicited
+        } else {
+            Mode::Request
+        }
+    }
+
+    /// The interface name without an `:LABEL` alias suffix.
+    pub fn device(&self) -> &str {
+        self.interface
+            .split_once(':')
+            .map_or(self.interface.as_str(), |(dev, _)| dev)
+    }
+}
+
+/// Check the addresses alone: families match, -D has a target, unicast everywhere (exit 2).
+fn check_addresses(args: &Args) -> Result<()> {
+    for a in [args.source, args.target].into_iter().flatten() {
+        if !is_unicast(a) {
+            return Err(Error::usage(format!("not a unicast address: {a}")));
+        }
+    }
+    if let (Some(s), Some(t)) = (args.source, args.target) {
+        if s.is_ipv4() != t.is_ipv4() {
+            return Err(Error::usage(format!(
+                "source {s} and target {t} are of different families"
+            )));
+        }
+        if s.is_ipv6() && s != t {
+            return Err(Error::usage(format!(
+                "IPv6 announcements go to all nodes (ff02::1), not to a target: \
+                 drop {t} or make it {s}"
+            )));
+        }
+    }
+    match (args.dad, args.source, args.target) {
+        (true, _, None) => Err(Error::usage("-D needs the TARGET address to probe")),
+        (false, None, None) => Err(Error::usage(
+            "nothing to announce: give -s SOURCE, TARGET, or both",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn is_unicast(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v4) => !(v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast()),
+        IpAddr::V6(v6) => !(v6.is_unspecified() || v6.is_multicast()),
+    }
+}
+
+/// The address `arping` would send from when only TARGET is given: the interface's IPv4 address
+/// whose prefix covers TARGET, else its first IPv4 address.
+fn source_for(iface: &Interface, target: Ipv4Addr) -> Option<Ipv4Addr> {
+    let v4: Vec<(Ipv4Addr, u8)> = iface
+        .addrs
+        .iter()
+        .filter_map(|(a, p)| match a {
+            IpAddr::V4(a) => Some((*a, *p)),
+            IpAddr::V6(_) => None,
+        })
+        .collect();
+    let covers = |(a, p): &(Ipv4Addr, u8)| {
+        let mask = u32::MAX.checked_shl(32 - u32::from(*p)).unwrap_or(0);
+        u32::from(*a) & mask == u32::from(target) & mask
+    };
+    v4.iter()
+        .find(|x| covers(x))
+        .or(v4.first())
+        .map(|(a, _)| *a)
+}
+
+/// Decide everything from the arguments and what the interface looks like (pure).
+pub fn plan(args: &Args, iface: &Interface) -> Result<Plan> {
+    check_addresses(args)?;
+    let mac = arp::ethernet_mac(iface)?;
+    let name = &iface.name;
+    let mode = args.mode();
+    let mut out = Plan {
+        iface: name.clone(),
+        ifindex: iface.index,
+        mac,
+        packets: Vec::new(),
+        count: args.count,
+        interval: args.interval,
+        deadline: args.deadline,
+        probe: None,
+    };
+    if mode == Mode::Probe {
+        let target = args.target.ok_or_else(|| Error::usage("-D needs TARGET"))?;
+        out.packets.push(match target {
+            IpAddr::V4(t) => Packet::Arp(Arp::probe(mac, t)),
+            IpAddr::V6(t) => Packet::Nd(Nd::dad_probe(t)),
+        });
+        out.probe = Some(target);
+        out.deadline = Some(args.deadline.unwrap_or(DEFAULT_DAD_WAIT));
+        return Ok(out);
+    }
+
+    let (source, target) = match (args.source, args.target) {
+        (Some(s), Some(t)) => (s, t),
+        (Some(s), None) => (s, s),
+        (None, Some(IpAddr::V4(t))) if mode == Mode::Request => {
+            let s = source_for(iface, t).ok_or_else(|| {
+                Error::failed(format!("{name} has no IPv4 address to send from: give -s"))
+            })?;
+            (IpAddr::V4(s), IpAddr::V4(t))
+        }
+        (None, Some(t)) => (t, t),
+        (None, None) => return Err(Error::usage("nothing to announce")),
+    };
+    if !args.force && !iface.holds(source) {
+        return Err(Error::failed(format!(
+            "{source} is not an address of {name}: announcing it would point neighbours at \
+             this host (--force to send anyway)"
+        )));
+    }
+    match (source, target) {
+        (IpAddr::V4(s), IpAddr::V4(t)) => {
+            if matches!(mode, Mode::Request | Mode::Unsolicited | Mode::Both) {
+                out.packets.push(Packet::Arp(Arp::request(mac, s, t)));
+            }
+            if matches!(mode, Mode::Reply | Mode::Both) {
+                out.packets.push(Packet::Arp(Arp::reply(mac, s, t)));
+            }
+        }
+        (IpAddr::V6(s), _) => out.packets.push(Packet::Nd(Nd::unsolicited_na(mac, s))),
+        (s, t) => {
+            return Err(Error::usage(format!(
+                "source {s} and target {t} are of different families"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// Parse, plan, send; the exit code on success.
+pub fn run(args: &Args) -> Result<u8> {
+    // Pure checks first, so that a bad command line is exit 2 whatever the interface.
+    check_addresses(args)?;
+    let iface = iface::lookup(args.device())?;
+    let plan = plan(args, &iface)?;
+    let answer = arp::execute(&plan, &mut |line| {
+        if args.verbose {
+            exit::out(line);
+        }
+    })?;
+    match (answer, plan.probe) {
+        (Some(_), Some(_)) if args.quiet => Err(Error::Quiet(exit::CONFLICT)),
+        (Some(mac), Some(target)) => Err(Error::conflict(format!(
+            "duplicate address: {target} is in use by {} on {}",
+            arp::mac_to_string(&mac),
+            plan.iface
+        ))),
+        _ => Ok(exit::SUCCESS),
+    }
+}
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    crate::exit::run("garp", || Err(crate::Error::failed("not implemented yet")))
+    exit::run(PROG, || {
+        let args: Args = exit::parse(std::env::args_os())?;
+        run(&args)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv6Addr;
+
+    const MAC: arp::Mac = [0x02, 0, 0, 0, 0, 5];
+
+    fn args(line: &str) -> Result<Args> {
+        exit::parse(std::iter::once("garp").chain(line.split_whitespace()))
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn eth0() -> Interface {
+        Interface {
+            name: "eth0".into(),
+            index: 7,
+            mac: Some(MAC),
+            up: true,
+            running: true,
+            noarp: false,
+            addrs: vec![
+                (ip("198.51.100.5"), 24),
+                (ip("198.51.100.2"), 24),
+                (ip("2001:db8::5"), 64),
+                (ip("2001:db8::2"), 64),
+            ],
+        }
+    }
+
+    fn plan_of(line: &str) -> Result<Plan> {
+        plan(&args(line)?, &eth0())
+    }
+
+    fn v4(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ops_line_is_a_gateway_aimed_request_three_times() {
+        let p = plan_of("-I eth0 -c 3 -s 198.51.100.2 198.51.100.1").unwrap();
+        assert_eq!(
+            p.packets,
+            vec![Packet::Arp(Arp::request(
+                MAC,
+                v4("198.51.100.2"),
+                v4("198.51.100.1")
+            ))]
+        );
+        assert_eq!(p.count, 3);
+        assert_eq!(p.interval, Duration::from_secs(1));
+        assert_eq!(p.deadline, None);
+        assert_eq!(p.probe, None);
+        assert_eq!(p.ifindex, 7);
+    }
+
+    #[test]
+    fn arping_flag_spellings_parse() {
+        let a = args("-c3 -i0.2 -w 2 -Ieth0 -s198.51.100.2 -U -q").unwrap();
+        assert_eq!(a.count, 3);
+        assert_eq!(a.interval, Duration::from_millis(200));
+        assert_eq!(a.deadline, Some(Duration::from_secs(2)));
+        assert_eq!(a.interface, "eth0");
+        assert!(a.unsolicited && a.quiet);
+        let b =
+            args("--interface eth0 --count 3 --interval .5 --source 198.51.100.2 --both").unwrap();
+        assert_eq!(b.interval, Duration::from_millis(500));
+        assert_eq!(b.mode(), Mode::Both);
+    }
+
+    #[test]
+    fn no_target_is_unsolicited_for_source() {
+        let p = plan_of("-I eth0 -s 198.51.100.2").unwrap();
+        let vip = v4("198.51.100.2");
+        assert_eq!(p.packets, vec![Packet::Arp(Arp::request(MAC, vip, vip))]);
+    }
+
+    #[test]
+    fn unsolicited_and_reply_take_source_from_target() {
+        let vip = v4("198.51.100.2");
+        let p = plan_of("-I eth0 -U 198.51.100.2").unwrap();
+        assert_eq!(p.packets, vec![Packet::Arp(Arp::request(MAC, vip, vip))]);
+        let p = plan_of("-I eth0 -A 198.51.100.2").unwrap();
+        assert_eq!(p.packets, vec![Packet::Arp(Arp::reply(MAC, vip, vip))]);
+        let p = plan_of("-I eth0 --both -s 198.51.100.2").unwrap();
+        assert_eq!(
+            p.packets,
+            vec![
+                Packet::Arp(Arp::request(MAC, vip, vip)),
+                Packet::Arp(Arp::reply(MAC, vip, vip))
+            ]
+        );
+    }
+
+    #[test]
+    fn unsolicited_with_both_addresses_asks_for_target_as_arping_does() {
+        let p = plan_of("-I eth0 -U -s 198.51.100.2 198.51.100.1").unwrap();
+        assert_eq!(
+            p.packets,
+            vec![Packet::Arp(Arp::request(
+                MAC,
+                v4("198.51.100.2"),
+                v4("198.51.100.1")
+            ))]
+        );
+    }
+
+    #[test]
+    fn plain_target_sends_from_the_covering_interface_address() {
+        let p = plan_of("-I eth0 198.51.100.1").unwrap();
+        assert_eq!(
+            p.packets,
+            vec![Packet::Arp(Arp::request(
+                MAC,
+                v4("198.51.100.5"),
+                v4("198.51.100.1")
+            ))]
+        );
+        let mut bare = eth0();
+        bare.addrs.retain(|(a, _)| a.is_ipv6());
+        let e = plan(&args("-I eth0 198.51.100.1").unwrap(), &bare).unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+    }
+
+    #[test]
+    fn source_for_prefers_the_covering_prefix() {
+        let mut i = eth0();
+        i.addrs.insert(0, (ip("203.0.113.9"), 24));
+        assert_eq!(source_for(&i, v4("198.51.100.1")), Some(v4("198.51.100.5")));
+        assert_eq!(source_for(&i, v4("192.0.2.1")), Some(v4("203.0.113.9")));
+        i.addrs = vec![(ip("192.0.2.7"), 0)];
+        assert_eq!(source_for(&i, v4("198.51.100.1")), Some(v4("192.0.2.7")));
+    }
+
+    #[test]
+    fn ipv6_source_is_an_unsolicited_na() {
+        let vip: Ipv6Addr = "2001:db8::2".parse().unwrap();
+        for line in [
+            "-I eth0 -s 2001:db8::2",
+            "-I eth0 -U 2001:db8::2",
+            "-I eth0 -A -s 2001:db8::2 2001:db8::2",
+            "-I eth0 --both -s 2001:db8::2",
+        ] {
+            let p = plan_of(line).unwrap();
+            assert_eq!(
+                p.packets,
+                vec![Packet::Nd(Nd::unsolicited_na(MAC, vip))],
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn dad_plans_a_probe_with_a_default_wait() {
+        let p = plan_of("-I eth0 -D 198.51.100.3").unwrap();
+        assert_eq!(
+            p.packets,
+            vec![Packet::Arp(Arp::probe(MAC, v4("198.51.100.3")))]
+        );
+        assert_eq!(p.deadline, Some(Duration::from_secs(1)));
+        assert_eq!(p.probe, Some(ip("198.51.100.3")));
+        let p = plan_of("-I eth0 -D -w 0.05 2001:db8::9").unwrap();
+        assert_eq!(
+            p.packets,
+            vec![Packet::Nd(Nd::dad_probe("2001:db8::9".parse().unwrap()))]
+        );
+        assert_eq!(p.deadline, Some(Duration::from_millis(50)));
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        for line in [
+            "-I eth0 -i abc -s 198.51.100.2",
+            "-I eth0 -i -1 -s 198.51.100.2",
+            "-I eth0 -i 1..2 -s 198.51.100.2",
+            "-I eth0 -i inf -s 198.51.100.2",
+            "-I eth0 -i . -s 198.51.100.2",
+            "-I eth0 -c 0 -s 198.51.100.2",
+            "-I eth0 -c x -s 198.51.100.2",
+            "-I eth0 -w 0 -s 198.51.100.2",
+            "-I eth0 -s 198.51.100",
+            "-I eth0 -s 198.51.100.2 2001:db8::1",
+            "-I eth0 -s 2001:db8::2 198.51.100.1",
+            "-I eth0 -s 2001:db8::2 2001:db8::1",
+            "-I eth0 -s 0.0.0.0",
+            "-I eth0 -s 255.255.255.255",
+            "-I eth0 -s 224.0.0.1",
+            "-I eth0 -s 198.51.100.2 ff02::1",
+            "-I eth0",
+            "-I eth0 -D",
+            "-I eth0 -D -s 198.51.100.2 198.51.100.3",
+            "-I eth0 -D -U 198.51.100.3",
+            "-I eth0 -U -A -s 198.51.100.2",
+            "-I eth0 -A --both -s 198.51.100.2",
+            "-I eth0 -q -v -s 198.51.100.2",
+            "-s 198.51.100.2",
+            "-I eth0 -s 198.51.100.2 198.51.100.1 extra",
+            "-I eth0 --bogus -s 198.51.100.2",
+        ] {
+            let err = args(line).and_then(|a| plan(&a, &eth0())).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{line}: {err}");
+            assert!(!err.to_string().contains('\n'), "{line}: one line: {err}");
+        }
+    }
+
+    #[test]
+    fn non_local_source_exits_1_unless_forced() {
+        let e = plan_of("-I eth0 -s 198.51.100.9 198.51.100.1").unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+        assert!(
+            e.to_string()
+                .contains("198.51.100.9 is not an address of eth0")
+        );
+        assert!(plan_of("-I eth0 --force -s 198.51.100.9 198.51.100.1").is_ok());
+        let e = plan_of("-I eth0 -U 198.51.100.9").unwrap_err();
+        assert_eq!(e.exit_code(), 1, "-U takes the source from TARGET");
+        assert_eq!(
+            plan_of("-I eth0 -s 2001:db8::9").unwrap_err().exit_code(),
+            1
+        );
+    }
+
+    #[test]
+    fn unusable_interfaces_exit_1() {
+        let a = args("-I eth0 -s 198.51.100.2").unwrap();
+        let mut down = eth0();
+        down.up = false;
+        let e = plan(&a, &down).unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+        assert!(e.to_string().contains("eth0 is down"), "{e}");
+        let mut lo = eth0();
+        lo.mac = None;
+        assert!(
+            plan(&a, &lo)
+                .unwrap_err()
+                .to_string()
+                .contains("no Ethernet")
+        );
+        let mut noarp = eth0();
+        noarp.noarp = true;
+        assert_eq!(plan(&a, &noarp).unwrap_err().exit_code(), 1);
+        let mut nocarrier = eth0();
+        nocarrier.running = false;
+        assert!(
+            plan(&a, &nocarrier)
+                .unwrap_err()
+                .to_string()
+                .contains("carrier")
+        );
+    }
+
+    #[test]
+    fn alias_names_mean_the_device() {
+        assert_eq!(
+            args("-I eth0:ha1 -s 198.51.100.2").unwrap().device(),
+            "eth0"
+        );
+        assert_eq!(args("-I eth0 -s 198.51.100.2").unwrap().device(), "eth0");
+    }
+
+    #[test]
+    fn seconds_parse_like_arping() {
+        assert_eq!(parse_seconds("1"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_seconds("0.2"), Ok(Duration::from_millis(200)));
+        assert_eq!(parse_seconds(".5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_seconds("2."), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_seconds("0"), Ok(Duration::ZERO));
+        for bad in ["", ".", "-1", "1e3", "nan", "inf", " 1", "1s", "0x10"] {
+            assert!(parse_seconds(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_seconds("86400"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_seconds("86400.5").is_err());
+        assert!(parse_seconds("99999999999999999999999").is_err());
+        assert!(parse_deadline("0").is_err());
+        assert!(parse_deadline("0.0").is_err());
+    }
+
+    #[test]
+    fn help_lists_every_flag_and_exit_code() {
+        let e = args("--help").unwrap_err();
+        assert_eq!(e.exit_code(), 0);
+        let help = match e {
+            Error::Clap(c) => c.render().to_string(),
+            other => panic!("{other}"),
+        };
+        for flag in [
+            "--interface",
+            "--source",
+            "--unsolicited",
+            "--reply",
+            "--both",
+            "--dad",
+            "--count",
+            "--interval",
+            "--deadline",
+            "--quiet",
+            "--verbose",
+            "--force",
+            "--version",
+        ] {
+            assert!(help.contains(flag), "{flag} missing from --help");
+        }
+        for code in [
+            "0  success",
+            "1  failure",
+            "2  usage",
+            "3  no privilege",
+            "4  conflict",
+        ] {
+            assert!(help.contains(code), "{code}");
+        }
+    }
 }
