@@ -29,9 +29,6 @@ fn script() -> PathBuf {
 
 /// The directory of the freshly built vipkit binaries, passed as VIPKIT_BIN.
 fn bin_dir() -> PathBuf {
-    if let Ok(d) = std::env::var("SUP_DEV_BIN") {
-        return PathBuf::from(d);
-    }
     crate::util::bin("vip-bind")
         .parent()
         .expect("binary directory")
