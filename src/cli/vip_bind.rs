@@ -456,10 +456,15 @@ fn vip_line(vip: &Vip, dev: &str) -> String {
     s
 }
 
-/// `--dad`: refuse to bind an address another host answers for.
+/// `--dad`: refuse to bind an address another host answers for (exit 4), like `garp -D`.
 fn dad_probe(dev: &str, addr: IpAddr, wait: Duration) -> Result<()> {
-    let _ = (dev, addr, wait);
-    Err(Error::failed("--dad is not available yet"))
+    match crate::arp::probe(dev, addr, wait)? {
+        None => Ok(()),
+        Some(mac) => Err(Error::conflict(format!(
+            "duplicate address: {addr} is in use by {} on {dev}",
+            crate::arp::mac_to_string(&mac)
+        ))),
+    }
 }
 
 #[cfg(test)]

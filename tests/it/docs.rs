@@ -4,7 +4,13 @@
 use crate::util::{Cmd, root};
 
 /// The tools whose docs are checked; the supervisor is checked through its script.
-const TOOLS: &[&str] = &["vip-bind", "vip-unbind", "httpcheck", "nginx-reload"];
+const TOOLS: &[&str] = &[
+    "vip-bind",
+    "vip-unbind",
+    "httpcheck",
+    "nginx-reload",
+    "garp",
+];
 
 /// Long flags (`--name`) mentioned in a text.
 fn long_flags(text: &str) -> Vec<String> {

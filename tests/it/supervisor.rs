@@ -1,1 +1,1551 @@
-//! Integration tests for supervisor: not written yet.
+//! `scripts/vip-supervisor` end to end: configuration checks without privileges, then both modes
+//! in the DESIGN.md test network (namespaces gw, lb1, lb2 on one bridge) with a real nginx in each
+//! balancer, the real vipkit binaries, and a client in `gw` that asks each VIP "who are you?"
+//! every ~20 ms so that every failover is measured as the longest gap the client saw.
+//!
+//! Active-active runs lb1 under dash and lb2 under `busybox sh`; active-standby the other way
+//! round, so both shells run both roles.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use crate::netns::{GW, LB1, LB2, Netns, Topo, VIP1, VIP2};
+use crate::nginx::Nginx;
+use crate::util::{Bg, Cmd, Output, need_root, root, wait_until};
+
+/// The script under test.
+fn script() -> PathBuf {
+    root().join("scripts").join("vip-supervisor")
+}
+
+/// The directory of the freshly built vipkit binaries, passed as VIPKIT_BIN.
+fn bin_dir() -> PathBuf {
+    crate::util::bin("vip-bind")
+        .parent()
+        .expect("binary directory")
+        .to_path_buf()
+}
+
+/// The supervisor run by `sh` outside any namespace (only for modes that touch nothing).
+fn sup() -> Cmd {
+    Cmd::new("sh").arg(script()).env("VIPKIT_BIN", bin_dir())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration, usage and documentation: no root, no binaries needed.
+
+/// A valid active-active configuration for lb1, one `KEY=VALUE` per entry.
+const VALID: &[&str] = &[
+    "IFACE=eth0",
+    "GATEWAY=198.51.100.1",
+    "OWN_VIPS=198.51.100.2/24",
+    "PEER_VIPS=198.51.100.3/24",
+    "SELF_URL=http://198.51.100.4/",
+    "PEER_URL=http://198.51.100.5/",
+    "STATE_FILE=/run/vipkit-test.state",
+];
+
+/// `VALID` with the keys in `drop` removed and `add` lines appended.
+fn variant(drop: &[&str], add: &[&str]) -> String {
+    let mut lines: Vec<String> = VALID
+        .iter()
+        .filter(|l| !drop.iter().any(|k| l.starts_with(&format!("{k}="))))
+        .map(|l| l.to_string())
+        .collect();
+    lines.extend(add.iter().map(|l| l.to_string()));
+    lines.join("\n") + "\n"
+}
+
+/// Write `text` as a config file in `dir` and run `--check-config` on it.
+fn check_config(dir: &Path, name: &str, text: &str) -> Output {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write config");
+    sup().arg("-c").arg(&path).arg("--check-config").run()
+}
+
+#[test]
+fn check_config_rejects_invalid_configs_naming_key_and_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // (what is wrong, keys dropped, lines added, what the one error line must contain)
+    let cases: &[(&str, &[&str], &[&str], &str)] = &[
+        ("unknown key", &[], &["FOO=bar"], "FOO=bar: unknown key"),
+        ("missing IFACE", &["IFACE"], &[], "IFACE=: required"),
+        (
+            "alias label as interface",
+            &["IFACE"],
+            &["IFACE=eth0:1"],
+            "IFACE=eth0:1: an alias label",
+        ),
+        (
+            "command substitution",
+            &["IFACE"],
+            &["IFACE=$(reboot)"],
+            "IFACE=$(reboot): not an interface name",
+        ),
+        (
+            "bad VIP octet",
+            &["OWN_VIPS"],
+            &["OWN_VIPS=198.51.100.300/24"],
+            "OWN_VIPS=198.51.100.300/24: '198.51.100.300' is not an IPv4",
+        ),
+        (
+            "bad prefix",
+            &["OWN_VIPS"],
+            &["OWN_VIPS=198.51.100.2/33"],
+            "OWN_VIPS=198.51.100.2/33: '198.51.100.2/33': the prefix must be 1 to 32",
+        ),
+        (
+            "broadcast address as VIP",
+            &["OWN_VIPS"],
+            &["OWN_VIPS=198.51.100.255/24"],
+            "is the broadcast address of its /24",
+        ),
+        (
+            "VIP in both lists",
+            &["PEER_VIPS"],
+            &["PEER_VIPS=198.51.100.2/24"],
+            "PEER_VIPS=198.51.100.2/24: '198.51.100.2' is listed twice",
+        ),
+        (
+            "no SELF_URL for own VIPs",
+            &["SELF_URL"],
+            &[],
+            "SELF_URL=: required when OWN_VIPS is set",
+        ),
+        (
+            "not http",
+            &["PEER_URL"],
+            &["PEER_URL=ftp://198.51.100.5/"],
+            "PEER_URL=ftp://198.51.100.5/: not an http:// or https:// URL",
+        ),
+        (
+            "shell in a URL",
+            &["PEER_URL"],
+            &["PEER_URL=http://198.51.100.5/`reboot`"],
+            "PEER_URL=http://198.51.100.5/`reboot`: contains",
+        ),
+        (
+            "interval with unit",
+            &[],
+            &["INTERVAL=1s"],
+            "INTERVAL=1s: not a number of seconds",
+        ),
+        (
+            "zero interval",
+            &[],
+            &["INTERVAL=0"],
+            "INTERVAL=0: must be between",
+        ),
+        (
+            "timeout word",
+            &[],
+            &["TIMEOUT=fast"],
+            "TIMEOUT=fast: not a number of seconds",
+        ),
+        (
+            "RISE zero",
+            &[],
+            &["RISE=0"],
+            "RISE=0: must be a whole number",
+        ),
+        (
+            "FALL negative",
+            &[],
+            &["FALL=-1"],
+            "FALL=-1: must be a whole number",
+        ),
+        (
+            "GARP_COUNT too big",
+            &[],
+            &["GARP_COUNT=1000"],
+            "GARP_COUNT=1000: must be a whole number from 1 to 100",
+        ),
+        (
+            "boolean",
+            &[],
+            &["FAILBACK=maybe"],
+            "FAILBACK=maybe: must be yes or no",
+        ),
+        (
+            "FAILBACK=no without DAD",
+            &[],
+            &["FAILBACK=no", "DAD=no"],
+            "FAILBACK=no: FAILBACK=no needs DAD=yes",
+        ),
+        (
+            "key twice",
+            &[],
+            &["IFACE=eth1"],
+            "IFACE=eth1: set twice (first on line 1)",
+        ),
+        (
+            "not KEY=VALUE",
+            &[],
+            &["ifconfig eth0:1 up"],
+            "'ifconfig eth0:1 up': not a KEY=VALUE line",
+        ),
+        (
+            "inline comment",
+            &[],
+            &["INTERVAL=1 # seconds"],
+            "INTERVAL=1 # seconds: comments go on their own line",
+        ),
+        (
+            "export prefix",
+            &[],
+            &["export RISE=3"],
+            "'export RISE' is not a KEY",
+        ),
+        (
+            "bad gateway",
+            &["GATEWAY"],
+            &["GATEWAY=gw.example"],
+            "GATEWAY=gw.example: not an IPv4 or IPv6 address",
+        ),
+        (
+            "relative state file",
+            &["STATE_FILE"],
+            &["STATE_FILE=state"],
+            "STATE_FILE=state: must be an absolute file path",
+        ),
+        (
+            "pidfile without reload",
+            &[],
+            &["NGINX_PIDFILE=/run/nginx.pid"],
+            "NGINX_PIDFILE=/run/nginx.pid: set but NGINX_RELOAD=no",
+        ),
+        (
+            "nothing to supervise",
+            &["OWN_VIPS", "PEER_VIPS", "PEER_URL"],
+            &[],
+            "OWN_VIPS and PEER_VIPS are both empty",
+        ),
+        (
+            "too many decimals",
+            &[],
+            &["DAD_TIMEOUT=0.0001"],
+            "DAD_TIMEOUT=0.0001: not a number of seconds",
+        ),
+    ];
+    assert!(cases.len() >= 12);
+    for (i, (what, drop, add, want)) in cases.iter().enumerate() {
+        let out = check_config(dir.path(), &format!("bad{i}.conf"), &variant(drop, add));
+        assert_eq!(out.code, Some(2), "{what}: expected exit 2\n{out}");
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "{what}: expected exactly one problem line\n{out}"
+        );
+        assert!(
+            lines[0].starts_with("vip-supervisor: ") && lines[0].contains(want),
+            "{what}: the line must name key and value ({want})\n{out}"
+        );
+        assert!(out.stdout.is_empty(), "{what}: nothing on stdout\n{out}");
+    }
+}
+
+#[test]
+fn check_config_lists_every_problem_and_never_runs_values() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let marker = dir.path().join("ran");
+    let m = marker.display();
+    let text = format!(
+        "IFACE=$(touch {m})\nGATEWAY=`touch {m}`\nOWN_VIPS=\"198.51.100.2/24\"\n\
+         SELF_URL=http://198.51.100.4/$(touch%20{m})\nINTERVAL=$(touch {m})\nRISE=;touch {m}\n"
+    );
+    let out = check_config(dir.path(), "evil.conf", &text);
+    assert_eq!(out.code, Some(2), "{out}");
+    for key in ["IFACE=", "GATEWAY=", "SELF_URL=", "INTERVAL=", "RISE="] {
+        assert!(
+            out.stderr.lines().any(|l| l.contains(&format!(": {key}"))),
+            "{key} not reported\n{out}"
+        );
+    }
+    assert_eq!(out.stderr.lines().count(), 5, "{out}");
+    // The full run rejects it the same way before doing anything.
+    let run = sup()
+        .arg("-c")
+        .arg(dir.path().join("evil.conf"))
+        .arg("--once")
+        .run();
+    assert_eq!(run.code, Some(2), "{run}");
+    assert!(!marker.exists(), "a configuration value was executed");
+}
+
+#[test]
+fn check_config_accepts_the_examples() {
+    for ex in [
+        "active-standby/lb1.conf",
+        "active-standby/lb2.conf",
+        "active-active/lb1.conf",
+        "active-active/lb2.conf",
+    ] {
+        let path = root().join("examples").join(ex);
+        let out = sup().arg("-c").arg(&path).arg("--check-config").ok();
+        assert!(out.stdout.contains(": ok"), "{out}");
+    }
+}
+
+#[test]
+fn quoting_comments_blank_lines_and_crlf_are_accepted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = "# lb2, standby\r\n\r\n  IFACE = eth0\r\nPEER_VIPS='198.51.100.2/24 2001:db8::2/64'\r\n\
+                PEER_URL=\"http://[2001:db8::4]:8080/health?x=1\"\r\nINTERVAL=0.25\r\n\
+                STATE_FILE=/run/vipkit-lb2.state";
+    let out = check_config(dir.path(), "ok.conf", text);
+    assert_eq!(out.code, Some(0), "{out}");
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for args in [
+        vec![],
+        vec!["--bogus"],
+        vec!["-c"],
+        vec!["-c", "/nonexistent/vipkit.conf"],
+        vec!["-c", "x", "extra"],
+        vec!["-c", "x", "--check-config", "--once"],
+    ] {
+        let out = sup().args(&args).run();
+        assert_eq!(out.code, Some(2), "{args:?}\n{out}");
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: one line\n{out}");
+        assert!(out.stderr.starts_with("vip-supervisor: "), "{out}");
+    }
+    let help = sup().arg("--help").ok();
+    for flag in [
+        "--config",
+        "--once",
+        "--dry-run",
+        "--check-config",
+        "--explain",
+    ] {
+        assert!(help.stdout.contains(flag), "--help lacks {flag}\n{help}");
+    }
+    drop(dir);
+}
+
+#[test]
+fn explain_states_the_worst_case_and_the_garp_schedule() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("fast.conf");
+    std::fs::write(
+        &path,
+        variant(
+            &[],
+            &["INTERVAL=0.1", "TIMEOUT=0.1", "FALL=2", "DAD_GRACE=1"],
+        ),
+    )
+    .expect("write");
+    let out = sup().arg("-c").arg(&path).arg("--explain").ok();
+    let text = out.stdout;
+    // FALL x (INTERVAL + TIMEOUT) = 2 x 0.2 s.
+    assert!(text.contains("at most 0.4 s after the failure"), "{text}");
+    // With DAD_GRACE=1 a peer kernel still answering costs one more round.
+    assert!(text.contains("at most 0.6 s (DAD_GRACE=1"), "{text}");
+    assert!(text.contains("+0, +0.2, +0.4 s"), "{text}");
+    assert!(text.contains("who-has 198.51.100.1 tell VIP"), "{text}");
+    assert!(text.contains("every 10 s"), "{text}");
+}
+
+/// Long flags (`--name`) in a text.
+fn long_flags(text: &str) -> Vec<String> {
+    let mut flags: Vec<String> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| w.starts_with("--") && w.len() > 2 && w.as_bytes()[2].is_ascii_alphabetic())
+        .map(str::to_string)
+        .collect();
+    flags.sort();
+    flags.dedup();
+    flags
+}
+
+#[test]
+fn man_page_documents_every_flag_key_and_exit_code() {
+    let man = std::fs::read_to_string(root().join("man/vip-supervisor.8"))
+        .expect("man/vip-supervisor.8")
+        .replace("\\-", "-");
+    let help = sup().arg("--help").ok().stdout;
+    for flag in long_flags(&help) {
+        assert!(man.contains(&flag), "man page lacks {flag}");
+    }
+    let script = std::fs::read_to_string(script()).expect("script");
+    // Every key the parser accepts is documented.
+    let keys: Vec<&str> = script
+        .lines()
+        .filter_map(|l| l.trim().split_once(") C_").map(|(k, _)| k.trim()))
+        .collect();
+    assert!(keys.len() >= 20, "{keys:?}");
+    for key in keys {
+        assert!(
+            man.contains(&format!(".B {key}")),
+            "man page lacks key {key}"
+        );
+    }
+    let exit = man
+        .split(".SH")
+        .find(|s| {
+            let s = s.trim_start();
+            s.starts_with("EXIT STATUS") || s.starts_with("\"EXIT STATUS\"")
+        })
+        .expect("EXIT STATUS section");
+    for code in ["0", "1", "2", "3", "4"] {
+        assert!(
+            exit.lines().any(|l| l.trim() == format!(".B {code}")),
+            "EXIT STATUS lacks {code}"
+        );
+    }
+    for sect in [
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "OPTIONS",
+        "EXAMPLES",
+        "SEE ALSO",
+    ] {
+        assert!(
+            man.contains(&format!(".SH {sect}")) || man.contains(&format!(".SH \"{sect}\"")),
+            "man page lacks {sect}"
+        );
+    }
+}
+
+#[test]
+fn scripts_are_shellcheck_clean_and_parse_under_dash_and_busybox() {
+    let scripts = [
+        script(),
+        root().join("scripts/demo"),
+        root().join("examples/keepalived/notify.sh"),
+    ];
+    for s in &scripts {
+        Cmd::new("shellcheck").args(["-s", "sh"]).arg(s).ok();
+        Cmd::new("dash").arg("-n").arg(s).ok();
+        Cmd::new("busybox").args(["sh", "-n"]).arg(s).ok();
+        let text = std::fs::read_to_string(s).expect("script");
+        assert!(!text.contains("shellcheck disable"), "{}", s.display());
+        assert!(text.starts_with("#!/bin/sh\n"), "{}", s.display());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lab: the test network, a real nginx on each balancer, supervisors, a measuring client.
+
+/// Which of the two documented layouts a lab runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    /// lb1 holds VIP1 (OWN_VIPS); lb2 stands by (PEER_VIPS=VIP1).
+    Standby,
+    /// lb1 owns VIP1 and backs up VIP2; lb2 the other way round.
+    Active,
+}
+
+/// Enter network namespace `name` with the calling thread only.
+fn enter_netns(name: &str) {
+    let f = std::fs::File::open(format!("/run/netns/{name}")).expect("open /run/netns entry");
+    // SAFETY: setns(2) on a valid namespace fd switches only this thread's network namespace;
+    // no memory is shared with the kernel beyond the fd, which outlives the call.
+    let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns {name}: {}", std::io::Error::last_os_error());
+}
+
+/// One answer (or none) the client got from a VIP.
+#[derive(Clone, Copy, Debug)]
+struct Sample {
+    at: Duration,
+    who: Option<u8>,
+}
+
+/// A client in `gw` asking each VIP for its page every ~20 ms; the page says which lb answered.
+struct Client {
+    t0: Instant,
+    stop: Arc<AtomicBool>,
+    samples: Vec<Arc<Mutex<Vec<Sample>>>>,
+    threads: Vec<JoinHandle<()>>,
+    vips: Vec<String>,
+}
+
+/// GET / from `ip`:80 with short deadlines; Some(n) when lb`n` answered 200.
+fn ask(ip: &str) -> Option<u8> {
+    let sa: SocketAddr = format!("{ip}:80").parse().ok()?;
+    let mut s = TcpStream::connect_timeout(&sa, Duration::from_millis(150)).ok()?;
+    s.set_read_timeout(Some(Duration::from_millis(300))).ok()?;
+    s.set_write_timeout(Some(Duration::from_millis(300))).ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    if !text.starts_with("HTTP/1.1 200") {
+        return None;
+    }
+    match text.rsplit("\r\n\r\n").next()?.trim() {
+        "lb1" => Some(1),
+        "lb2" => Some(2),
+        _ => None,
+    }
+}
+
+impl Client {
+    fn start(gw: &Netns, vips: &[&str]) -> Client {
+        let t0 = Instant::now();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut samples = Vec::new();
+        let mut threads = Vec::new();
+        for vip in vips {
+            let log = Arc::new(Mutex::new(Vec::new()));
+            samples.push(log.clone());
+            let (stop, ns, vip) = (stop.clone(), gw.name.clone(), vip.to_string());
+            threads.push(std::thread::spawn(move || {
+                enter_netns(&ns);
+                while !stop.load(Ordering::Relaxed) {
+                    let who = ask(&vip);
+                    let at = t0.elapsed();
+                    log.lock().expect("samples").push(Sample { at, who });
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }));
+        }
+        Client {
+            t0,
+            stop,
+            samples,
+            threads,
+            vips: vips.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+
+    /// Now, on the client's clock.
+    fn now(&self) -> Duration {
+        self.t0.elapsed()
+    }
+
+    fn samples(&self, vip: usize, from: Duration, to: Duration) -> Vec<Sample> {
+        self.samples[vip]
+            .lock()
+            .expect("samples")
+            .iter()
+            .filter(|s| s.at >= from && s.at <= to)
+            .copied()
+            .collect()
+    }
+
+    /// The longest time between two answers for VIP number `vip` in [from, to].
+    fn gap(&self, vip: usize, from: Duration, to: Duration) -> Duration {
+        let mut last = from;
+        let mut worst = Duration::ZERO;
+        for s in self.samples(vip, from, to) {
+            if s.who.is_some() {
+                worst = worst.max(s.at.saturating_sub(last));
+                last = s.at;
+            }
+        }
+        worst.max(to.saturating_sub(last))
+    }
+
+    /// Who answered VIP number `vip` in [from, to], as runs: "lb1 0.00-1.23 s, none ..., lb2 ...".
+    fn timeline(&self, vip: usize, from: Duration, to: Duration) -> String {
+        let mut runs: Vec<(Option<u8>, Duration, Duration, usize)> = Vec::new();
+        for s in self.samples(vip, from, to) {
+            match runs.last_mut() {
+                Some(r) if r.0 == s.who => {
+                    r.2 = s.at;
+                    r.3 += 1;
+                }
+                _ => runs.push((s.who, s.at, s.at, 1)),
+            }
+        }
+        let parts: Vec<String> = runs
+            .iter()
+            .map(|(who, a, b, n)| {
+                let name = who.map_or("none".to_string(), |w| format!("lb{w}"));
+                format!(
+                    "{name} {:.2}-{:.2}s ({n})",
+                    a.saturating_sub(from).as_secs_f64(),
+                    b.saturating_sub(from).as_secs_f64()
+                )
+            })
+            .collect();
+        format!("{}: {}", self.vips[vip], parts.join(", "))
+    }
+
+    /// Did anyone answer VIP number `vip` in [from, to]? Which balancers?
+    fn answerers(&self, vip: usize, from: Duration, to: Duration) -> Vec<u8> {
+        let mut w: Vec<u8> = self
+            .samples(vip, from, to)
+            .iter()
+            .filter_map(|s| s.who)
+            .collect();
+        w.sort();
+        w.dedup();
+        w
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What a `TestServer` does with each request.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum Behaviour {
+    /// 200 ok.
+    Healthy = 0,
+    /// 503 and 200 by turns, one per request: a peer flapping faster than RISE/FALL.
+    Flap = 1,
+    /// Accept the connection and never answer.
+    Hang = 2,
+}
+
+/// A tiny HTTP health endpoint in a namespace, switchable between healthy, flapping and hung.
+struct TestServer {
+    mode: Arc<AtomicU8>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    fn start(ns: &Netns, port: u16) -> TestServer {
+        let mode = Arc::new(AtomicU8::new(Behaviour::Healthy as u8));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (m, st, name) = (mode.clone(), stop.clone(), ns.name.clone());
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            enter_netns(&name);
+            let l = TcpListener::bind(("0.0.0.0", port)).expect("bind test server");
+            l.set_nonblocking(true).expect("nonblocking");
+            let _ = ready_tx.send(());
+            let mut held = Vec::new();
+            let mut fail_next = true;
+            while !st.load(Ordering::Relaxed) {
+                match l.accept() {
+                    Ok((mut s, _)) => {
+                        let code = match m.load(Ordering::Relaxed) {
+                            0 => 200,
+                            1 => {
+                                fail_next = !fail_next;
+                                if fail_next { 200 } else { 503 }
+                            }
+                            _ => {
+                                held.push(s);
+                                continue;
+                            }
+                        };
+                        let _ = s.set_nonblocking(false);
+                        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+                        let mut buf = [0u8; 2048];
+                        let _ = s.read(&mut buf);
+                        let _ = write!(
+                            s,
+                            "HTTP/1.1 {code} x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
+                        );
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        ready_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("test server ready");
+        TestServer {
+            mode,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn set(&self, b: Behaviour) {
+        self.mode.store(b as u8, Ordering::Relaxed);
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The test network with nginx on both balancers and (once started) a supervisor on each.
+struct Lab {
+    mode: Mode,
+    t: Topo,
+    web: Vec<Nginx>,
+    dir: tempfile::TempDir,
+    sup: Vec<Option<Bg>>,
+    settings: Vec<Vec<(String, String)>>,
+}
+
+/// The page nginx serves on lb`n`: its name, so the client knows who answered.
+fn page(n: u8) -> String {
+    format!(
+        "server {{ listen 80; location / {{ default_type text/plain; return 200 \"lb{n}\\n\"; }} }}\n"
+    )
+}
+
+impl Lab {
+    /// Build the network, start nginx on lb1 and lb2, and prepare configurations: the mode's
+    /// layout, then `common` settings for both hosts.
+    fn new(mode: Mode, common: &[(&str, &str)]) -> Lab {
+        let t = Topo::new();
+        let web = vec![
+            Nginx::start(Some(&t.lb1), &page(1)),
+            Nginx::start(Some(&t.lb2), &page(2)),
+        ];
+        let dir = tempfile::Builder::new()
+            .prefix("vipkit-sup")
+            .tempdir()
+            .expect("tempdir");
+        let mut lab = Lab {
+            mode,
+            t,
+            web,
+            dir,
+            sup: vec![None, None],
+            settings: vec![Vec::new(), Vec::new()],
+        };
+        for n in [1, 2] {
+            let (self_ip, peer_ip) = if n == 1 { (LB1, LB2) } else { (LB2, LB1) };
+            let mut kv: Vec<(&str, String)> = vec![
+                ("IFACE", "eth0".into()),
+                ("GATEWAY", GW.into()),
+                ("INTERVAL", "0.2".into()),
+                ("TIMEOUT", "0.2".into()),
+                ("RISE", "2".into()),
+                ("FALL", "2".into()),
+                ("SYSLOG", "no".into()),
+            ];
+            let state = lab.dir.path().join(format!("lb{n}.state"));
+            kv.push(("STATE_FILE", state.display().to_string()));
+            match (mode, n) {
+                (Mode::Standby, 1) => {
+                    kv.push(("OWN_VIPS", format!("{VIP1}/24")));
+                    kv.push(("SELF_URL", format!("http://{self_ip}/")));
+                }
+                (Mode::Standby, _) => {
+                    kv.push(("PEER_VIPS", format!("{VIP1}/24")));
+                    kv.push(("SELF_URL", format!("http://{self_ip}/")));
+                    kv.push(("PEER_URL", format!("http://{peer_ip}/")));
+                }
+                (Mode::Active, _) => {
+                    let (own, peer) = if n == 1 { (VIP1, VIP2) } else { (VIP2, VIP1) };
+                    kv.push(("OWN_VIPS", format!("{own}/24")));
+                    kv.push(("PEER_VIPS", format!("{peer}/24")));
+                    kv.push(("SELF_URL", format!("http://{self_ip}/")));
+                    kv.push(("PEER_URL", format!("http://{peer_ip}/")));
+                }
+            }
+            for (k, v) in kv {
+                lab.set(n, k, &v);
+            }
+            for (k, v) in common {
+                lab.set(n, k, v);
+            }
+        }
+        lab
+    }
+
+    /// Set (or replace) one configuration key of lb`n`, for the next start.
+    fn set(&mut self, n: u8, key: &str, value: &str) {
+        let s = &mut self.settings[n as usize - 1];
+        match s.iter_mut().find(|(k, _)| k == key) {
+            Some(e) => e.1 = value.to_string(),
+            None => s.push((key.to_string(), value.to_string())),
+        }
+    }
+
+    fn setting(&self, n: u8, key: &str) -> f64 {
+        self.settings[n as usize - 1]
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or_else(|| panic!("no numeric {key}"))
+    }
+
+    fn lb(&self, n: u8) -> &Netns {
+        self.t.lb(n)
+    }
+
+    fn path(&self, n: u8, ext: &str) -> PathBuf {
+        self.dir.path().join(format!("lb{n}.{ext}"))
+    }
+
+    /// The shell lb`n` runs the script with: dash or busybox sh, depending on mode and host.
+    fn shell(&self, n: u8) -> &'static str {
+        match (self.mode, n) {
+            (Mode::Active, 1) | (Mode::Standby, 2) => "dash",
+            _ => "busybox sh",
+        }
+    }
+
+    /// Start the supervisor of lb`n` in its namespace; its log goes to lb`n`.log.
+    fn start(&mut self, n: u8) {
+        let conf: String = self.settings[n as usize - 1]
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
+        std::fs::write(self.path(n, "conf"), conf).expect("write config");
+        let line = format!(
+            "exec {} {} -c {} >>{} 2>&1",
+            self.shell(n),
+            script().display(),
+            self.path(n, "conf").display(),
+            self.path(n, "log").display()
+        );
+        let bg = Cmd::in_ns(&self.lb(n).name, "sh")
+            .args(["-c", &line])
+            .env("VIPKIT_BIN", bin_dir())
+            .spawn();
+        self.sup[n as usize - 1] = Some(bg);
+    }
+
+    fn start_all(&mut self) {
+        self.start(1);
+        self.start(2);
+    }
+
+    /// The supervisor log of lb`n` so far.
+    fn log(&self, n: u8) -> String {
+        std::fs::read_to_string(self.path(n, "log")).unwrap_or_default()
+    }
+
+    /// Everything useful when a test fails.
+    fn report(&self) -> String {
+        let mut s = String::new();
+        for n in [1, 2] {
+            s += &format!("--- lb{n} log ({})\n{}", self.shell(n), self.log(n));
+            s += &format!(
+                "--- lb{n} state\n{}",
+                std::fs::read_to_string(self.path(n, "state")).unwrap_or_default()
+            );
+        }
+        s
+    }
+
+    /// Panic with `msg` and the logs.
+    fn fail(&self, msg: &str) -> ! {
+        panic!("{msg}\n{}", self.report());
+    }
+
+    /// The balancers holding `vip` now, per the kernel.
+    fn holders(&self, vip: &str) -> Vec<u8> {
+        [1u8, 2]
+            .into_iter()
+            .filter(|&n| self.lb(n).addr("eth0", vip).is_some())
+            .collect()
+    }
+
+    /// Wait until exactly the balancers in `want` hold `vip`; the time it took.
+    fn wait_holders(&self, vip: &str, want: &[u8], timeout: Duration) -> Duration {
+        let start = Instant::now();
+        if !wait_until(timeout, || self.holders(vip) == want) {
+            self.fail(&format!(
+                "{vip}: expected holders {want:?} within {timeout:?}, have {:?}",
+                self.holders(vip)
+            ));
+        }
+        start.elapsed()
+    }
+
+    /// The steady state of the mode: VIP1 on lb1 only, and VIP2 on lb2 only in active-active.
+    fn wait_steady(&self) {
+        self.wait_holders(VIP1, &[1], Duration::from_secs(10));
+        if self.mode == Mode::Active {
+            self.wait_holders(VIP2, &[2], Duration::from_secs(10));
+        }
+    }
+
+    /// The VIPs of the mode.
+    fn vips(&self) -> Vec<&'static str> {
+        match self.mode {
+            Mode::Standby => vec![VIP1],
+            Mode::Active => vec![VIP1, VIP2],
+        }
+    }
+
+    /// lb`n`'s state file as key=value pairs (first occurrence of each key).
+    fn state(&self, n: u8) -> HashMap<String, String> {
+        let text = std::fs::read_to_string(self.path(n, "state")).unwrap_or_default();
+        let mut m = HashMap::new();
+        for l in text.lines() {
+            if let Some((k, v)) = l.split_once('=') {
+                m.entry(k.to_string()).or_insert_with(|| v.to_string());
+            }
+        }
+        m
+    }
+
+    /// Send `sig` to lb`n`'s supervisor and wait for it to exit; its exit status.
+    fn signal(&mut self, n: u8, sig: Signal) -> Option<i32> {
+        let bg = self.sup[n as usize - 1].take().expect("running supervisor");
+        bg.signal(sig);
+        let out = bg.finish(Duration::from_secs(10));
+        if out.timed_out {
+            self.fail(&format!("lb{n}'s supervisor did not exit on {sig:?}"));
+        }
+        out.code
+    }
+
+    /// The event lines of lb`n`'s log that contain `needle`.
+    fn events(&self, n: u8, needle: &str) -> Vec<String> {
+        self.log(n)
+            .lines()
+            .filter(|l| l.contains(needle))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Log lines lb`n` wrote after its first `skip` lines.
+    fn log_since(&self, n: u8, skip: usize) -> Vec<String> {
+        self.log(n).lines().skip(skip).map(str::to_string).collect()
+    }
+}
+
+/// Print the client's view for the record (visible with --nocapture).
+fn show(label: &str, lab: &Lab, c: &Client, from: Duration, to: Duration) {
+    for (i, _) in lab.vips().iter().enumerate() {
+        eprintln!(
+            "[{:?}] {label}: longest gap {} ms; {}",
+            lab.mode,
+            c.gap(i, from, to).as_millis(),
+            c.timeline(i, from, to)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios, each run in both modes.
+
+/// Host crash of lb1 (bridge port down): VIP1 moves to lb2 with a client-visible gap under 1 s
+/// (INTERVAL=0.1, FALL=2, TIMEOUT=0.1); when lb1 comes back, VIP1 returns to it alone.
+fn crash_and_failback(mode: Mode) {
+    let mut lab = Lab::new(
+        mode,
+        &[("INTERVAL", "0.1"), ("TIMEOUT", "0.1"), ("FALL", "2")],
+    );
+    lab.start_all();
+    lab.wait_steady();
+    let c = Client::start(&lab.t.gw, &lab.vips());
+    std::thread::sleep(Duration::from_millis(500));
+    let crash = c.now();
+    lab.t.crash(1);
+    // lb1 is cut off but still runs, so it keeps VIP1 locally; lb2 must take it.
+    let took = lab.wait_holders(VIP1, &[1, 2], Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(1000));
+    let after = c.now();
+    show("crash lb1", &lab, &c, crash, after);
+    eprintln!(
+        "[{mode:?}] lb2 bound VIP1 {} ms after the crash",
+        took.as_millis()
+    );
+    let gap = c.gap(0, crash, after);
+    if gap >= Duration::from_secs(1) {
+        lab.fail(&format!(
+            "crash gap {gap:?} >= 1 s\n{}",
+            c.timeline(0, crash, after)
+        ));
+    }
+    if c.answerers(0, after - Duration::from_millis(500), after) != [2] {
+        lab.fail("lb2 is not the one answering VIP1 after the crash");
+    }
+    if mode == Mode::Active && c.gap(1, crash, after) >= Duration::from_millis(500) {
+        lab.fail(&format!("VIP2 suffered: {}", c.timeline(1, crash, after)));
+    }
+    // Back: lb2 hands VIP1 back, and lb1 took back VIP2 it grabbed while cut off.
+    let back = c.now();
+    lab.t.restore(1);
+    lab.wait_steady();
+    std::thread::sleep(Duration::from_millis(1000));
+    let end = c.now();
+    show("restore lb1", &lab, &c, back, end);
+    let gap = c.gap(0, back, end);
+    if gap >= Duration::from_secs(1) {
+        lab.fail(&format!(
+            "failback gap {gap:?}\n{}",
+            c.timeline(0, back, end)
+        ));
+    }
+    if c.answerers(0, end - Duration::from_millis(500), end) != [1] {
+        lab.fail(&format!(
+            "lb1 does not answer VIP1 again: {}",
+            c.timeline(0, back, end)
+        ));
+    }
+    if lab.events(2, "event=takeover").is_empty() || lab.events(2, "event=release").is_empty() {
+        lab.fail("lb2 did not log its takeover and release");
+    }
+}
+
+#[test]
+fn active_standby_host_crash_moves_vip_and_failback_returns_it() {
+    if !need_root() {
+        return;
+    }
+    crash_and_failback(Mode::Standby);
+}
+
+#[test]
+fn active_active_host_crash_moves_vip_and_failback_returns_it() {
+    if !need_root() {
+        return;
+    }
+    crash_and_failback(Mode::Active);
+}
+
+/// nginx dies on a live lb1: lb1 releases VIP1 and lb2 takes it; nginx back: VIP1 returns.
+/// lb2 also reloads its nginx after each change (NGINX_RELOAD=yes, its pidfile): the reload is
+/// confirmed and logged.
+fn nginx_death_and_recovery(mode: Mode) {
+    let mut lab = Lab::new(mode, &[]);
+    let pidfile = lab.web[1].pidfile().display().to_string();
+    lab.set(2, "NGINX_RELOAD", "yes");
+    lab.set(2, "NGINX_PIDFILE", &pidfile);
+    lab.start_all();
+    lab.wait_steady();
+    // lb2 changed nothing yet in active-standby; in active-active it took VIP2 and reloaded.
+    let reloads = |lab: &Lab| lab.events(2, "event=nginx-reload").len();
+    let before = if mode == Mode::Active {
+        if !wait_until(Duration::from_secs(8), || reloads(&lab) == 1) {
+            lab.fail("lb2 did not log its nginx reload after taking VIP2");
+        }
+        1
+    } else {
+        0
+    };
+    let workers = lab.web[1].workers();
+    let c = Client::start(&lab.t.gw, &lab.vips());
+    std::thread::sleep(Duration::from_millis(400));
+    let death = c.now();
+    lab.web[0].kill();
+    let took = lab.wait_holders(VIP1, &[2], Duration::from_secs(5));
+    if !wait_until(Duration::from_secs(8), || reloads(&lab) > before) {
+        lab.fail("lb2 did not log its nginx reload after taking VIP1");
+    }
+    if !lab.events(2, "event=nginx-reload")[before].contains("result=ok") {
+        lab.fail("lb2's nginx reload did not succeed");
+    }
+    if lab.web[1].workers() == workers {
+        lab.fail("lb2's nginx workers did not change: no reload happened");
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    let after = c.now();
+    show("nginx on lb1 killed", &lab, &c, death, after);
+    eprintln!(
+        "[{mode:?}] VIP1 on lb2 alone {} ms after nginx died",
+        took.as_millis()
+    );
+    if lab.events(1, "reason=self-unhealthy").is_empty() {
+        lab.fail("lb1 did not log releasing VIP1 for its own health");
+    }
+    let back = c.now();
+    lab.web[0].cmd().ok();
+    lab.wait_steady();
+    std::thread::sleep(Duration::from_millis(800));
+    let end = c.now();
+    show("nginx on lb1 back", &lab, &c, back, end);
+    let gap = c.gap(0, back, end);
+    if gap >= Duration::from_secs(1) {
+        lab.fail(&format!(
+            "failback gap {gap:?}: {}",
+            c.timeline(0, back, end)
+        ));
+    }
+    if mode == Mode::Active && c.gap(1, death, end) >= Duration::from_millis(500) {
+        lab.fail(&format!("VIP2 suffered: {}", c.timeline(1, death, end)));
+    }
+}
+
+#[test]
+fn active_standby_nginx_death_moves_vip_and_recovery_returns_it() {
+    if !need_root() {
+        return;
+    }
+    nginx_death_and_recovery(Mode::Standby);
+}
+
+#[test]
+fn active_active_nginx_death_moves_vip_and_recovery_returns_it() {
+    if !need_root() {
+        return;
+    }
+    nginx_death_and_recovery(Mode::Active);
+}
+
+/// FAILBACK=no: after lb1 recovers VIP1 stays on lb2 (lb1 logs that it yields) until lb2 fails.
+fn failback_no_keeps_vip(mode: Mode) {
+    let mut lab = Lab::new(mode, &[("FAILBACK", "no")]);
+    lab.start_all();
+    lab.wait_steady();
+    lab.web[0].kill();
+    lab.wait_holders(VIP1, &[2], Duration::from_secs(5));
+    lab.web[0].cmd().ok();
+    // Give lb1 time to become healthy again (RISE) and many more rounds to change its mind.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        if lab.holders(VIP1) != [2] {
+            lab.fail(&format!(
+                "VIP1 moved with FAILBACK=no: {:?}",
+                lab.holders(VIP1)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if lab.events(1, "event=yield").is_empty() {
+        lab.fail("lb1 did not log that it yields VIP1");
+    }
+    // Kept until the holder fails: then the owner takes it back.
+    lab.web[1].kill();
+    lab.wait_holders(VIP1, &[1], Duration::from_secs(5));
+}
+
+#[test]
+fn active_standby_failback_no_keeps_vip_on_the_standby() {
+    if !need_root() {
+        return;
+    }
+    failback_no_keeps_vip(Mode::Standby);
+}
+
+#[test]
+fn active_active_failback_no_keeps_vip_on_the_peer() {
+    if !need_root() {
+        return;
+    }
+    failback_no_keeps_vip(Mode::Active);
+}
+
+/// The watcher's peer answers 503 and 200 by turns, faster than RISE/FALL: nothing moves.
+fn flapping_peer_moves_nothing(mode: Mode) {
+    // The watched host runs the flapping endpoint; the watcher probes it as PEER_URL.
+    let (watched, watcher, watched_ip) = match mode {
+        Mode::Standby => (1u8, 2u8, LB1),
+        Mode::Active => (2u8, 1u8, LB2),
+    };
+    let mut lab = Lab::new(mode, &[]);
+    let server = TestServer::start(lab.lb(watched), 8081);
+    lab.set(watcher, "PEER_URL", &format!("http://{watched_ip}:8081/"));
+    lab.start_all();
+    lab.wait_steady();
+    assert!(wait_until(Duration::from_secs(5), || {
+        lab.state(watcher).get("peer_verdict").map(String::as_str) == Some("up")
+    }));
+    let skip = lab.log(watcher).lines().count();
+    server.set(Behaviour::Flap);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        let want: &[u8] = &[1];
+        if lab.holders(VIP1) != want {
+            lab.fail(&format!("VIP1 moved: {:?}", lab.holders(VIP1)));
+        }
+        if mode == Mode::Active && lab.holders(VIP2) != [2] {
+            lab.fail(&format!("VIP2 moved: {:?}", lab.holders(VIP2)));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let rounds_before = lab.state(watcher)["round"].parse::<u32>().unwrap_or(0);
+    let moved: Vec<String> = lab
+        .log_since(watcher, skip)
+        .into_iter()
+        .filter(|l| {
+            l.contains("event=takeover")
+                || l.contains("event=release")
+                || l.contains("verdict=down")
+        })
+        .collect();
+    if !moved.is_empty() {
+        lab.fail(&format!("flapping changed something: {moved:?}"));
+    }
+    if lab.state(watcher).get("peer_verdict").map(String::as_str) != Some("up") {
+        lab.fail("the flapping peer lost its healthy verdict");
+    }
+    eprintln!("[{mode:?}] flapping peer for 3 s ({rounds_before} rounds so far): nothing moved");
+}
+
+#[test]
+fn active_standby_flapping_peer_moves_nothing() {
+    if !need_root() {
+        return;
+    }
+    flapping_peer_moves_nothing(Mode::Standby);
+}
+
+#[test]
+fn active_active_flapping_peer_moves_nothing() {
+    if !need_root() {
+        return;
+    }
+    flapping_peer_moves_nothing(Mode::Active);
+}
+
+/// SIGKILL of both supervisors and a restart: the VIPs stay where they are (no gap, no
+/// duplicate); then a VIP removed by hand is restored within two rounds.
+fn restart_and_hand_removal(mode: Mode) {
+    let mut lab = Lab::new(mode, &[("INTERVAL", "0.3"), ("TIMEOUT", "0.3")]);
+    lab.start_all();
+    lab.wait_steady();
+    let c = Client::start(&lab.t.gw, &lab.vips());
+    std::thread::sleep(Duration::from_millis(400));
+    let kill = c.now();
+    for n in [1, 2] {
+        lab.signal(n, Signal::SIGKILL);
+    }
+    // The kernel still holds everything; the new instances must find it so (stale locks).
+    lab.start_all();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(2) {
+        if lab.holders(VIP1) != [1] || (mode == Mode::Active && lab.holders(VIP2) != [2]) {
+            lab.fail(&format!(
+                "a VIP moved or was duplicated after the restart: VIP1 {:?} VIP2 {:?}",
+                lab.holders(VIP1),
+                lab.holders(VIP2)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let after = c.now();
+    show("SIGKILL + restart", &lab, &c, kill, after);
+    for (i, _) in lab.vips().iter().enumerate() {
+        let gap = c.gap(i, kill, after);
+        if gap >= Duration::from_millis(300) {
+            lab.fail(&format!(
+                "gap {gap:?} across the restart: {}",
+                c.timeline(i, kill, after)
+            ));
+        }
+    }
+    for n in [1, 2] {
+        let moved: Vec<String> = lab
+            .log(n)
+            .lines()
+            .filter(|l| l.contains("event=takeover") || l.contains("event=release"))
+            .skip(if n == 1 || mode == Mode::Active { 1 } else { 0 })
+            .map(str::to_string)
+            .collect();
+        if !moved.is_empty() {
+            lab.fail(&format!("lb{n} changed VIPs after the restart: {moved:?}"));
+        }
+    }
+    // A VIP deleted behind the supervisor's back comes back within two rounds.
+    let round = Duration::from_secs_f64(lab.setting(1, "INTERVAL") + lab.setting(1, "TIMEOUT"));
+    lab.lb(1)
+        .ip(&["addr", "del", &format!("{VIP1}/24"), "dev", "eth0"]);
+    let took = lab.wait_holders(VIP1, &[1], Duration::from_secs(5));
+    eprintln!(
+        "[{mode:?}] VIP1 removed by hand: restored after {} ms (two rounds: {} ms)",
+        took.as_millis(),
+        (2 * round).as_millis()
+    );
+    if took > 2 * round + Duration::from_millis(200) {
+        lab.fail(&format!("restored after {took:?}, more than two rounds"));
+    }
+    if lab.events(1, "event=vanished").is_empty() || lab.events(1, "reason=restore").is_empty() {
+        lab.fail("lb1 did not log the vanished VIP and its restoration");
+    }
+    // lb2 must not have grabbed it meanwhile (it is briefly unheld, but lb1 is healthy).
+    std::thread::sleep(round * 3);
+    if lab.holders(VIP1) != [1] {
+        lab.fail(&format!(
+            "VIP1 holders after restore: {:?}",
+            lab.holders(VIP1)
+        ));
+    }
+}
+
+#[test]
+fn active_standby_sigkill_restart_and_hand_removal() {
+    if !need_root() {
+        return;
+    }
+    restart_and_hand_removal(Mode::Standby);
+}
+
+#[test]
+fn active_active_sigkill_restart_and_hand_removal() {
+    if !need_root() {
+        return;
+    }
+    restart_and_hand_removal(Mode::Active);
+}
+
+/// The watched host's health endpoint accepts connections and never answers: its watcher
+/// declares it down within FALL x (INTERVAL + TIMEOUT), and the VIP moves.
+fn hung_peer_detected(mode: Mode) {
+    let (watched, watcher, watched_ip) = match mode {
+        Mode::Standby => (1u8, 2u8, LB1),
+        Mode::Active => (2u8, 1u8, LB2),
+    };
+    let mut lab = Lab::new(mode, &[("INTERVAL", "0.2"), ("TIMEOUT", "0.3")]);
+    let server = TestServer::start(lab.lb(watched), 8081);
+    let url = format!("http://{watched_ip}:8081/");
+    lab.set(watcher, "PEER_URL", &url);
+    lab.set(watched, "SELF_URL", &url);
+    lab.start_all();
+    lab.wait_steady();
+    assert!(wait_until(Duration::from_secs(5), || {
+        lab.state(watcher).get("peer_verdict").map(String::as_str) == Some("up")
+    }));
+    let bound = Duration::from_secs_f64(
+        lab.setting(watcher, "FALL")
+            * (lab.setting(watcher, "INTERVAL") + lab.setting(watcher, "TIMEOUT")),
+    );
+    let start = Instant::now();
+    server.set(Behaviour::Hang);
+    if !wait_until(Duration::from_secs(10), || {
+        lab.state(watcher).get("peer_verdict").map(String::as_str) == Some("down")
+    }) {
+        lab.fail("the hung peer was never declared down");
+    }
+    let seen = start.elapsed();
+    eprintln!(
+        "[{mode:?}] hung peer declared down after {} ms (FALL x (INTERVAL + TIMEOUT) = {} ms)",
+        seen.as_millis(),
+        bound.as_millis()
+    );
+    // The state file is written at the end of the round; allow for process start-up.
+    if seen > bound + Duration::from_millis(400) {
+        lab.fail(&format!("detection took {seen:?}, bound {bound:?}"));
+    }
+    let vip = if watched == 1 { VIP1 } else { VIP2 };
+    let moved = lab.wait_holders(vip, &[watcher], Duration::from_secs(5));
+    eprintln!(
+        "[{mode:?}] {vip} on lb{watcher} alone {} ms after the hang",
+        (start.elapsed()).as_millis()
+    );
+    let _ = moved;
+}
+
+#[test]
+fn active_standby_hung_peer_detected_within_fall_rounds() {
+    if !need_root() {
+        return;
+    }
+    hung_peer_detected(Mode::Standby);
+}
+
+#[test]
+fn active_active_hung_peer_detected_within_fall_rounds() {
+    if !need_root() {
+        return;
+    }
+    hung_peer_detected(Mode::Active);
+}
+
+/// Split brain: lb1 and lb2 cannot reach each other (a blackhole route on each) but both reach
+/// the gateway and answer ARP. As documented: after DAD_GRACE rounds of "peer unhealthy but
+/// its VIP answers", each takes the other's VIP anyway and logs event=split-brain; both serve,
+/// so the client keeps getting answers. Once they see each other again, each VIP returns to
+/// exactly its owner.
+fn split_brain(mode: Mode) {
+    let mut lab = Lab::new(mode, &[]);
+    lab.start_all();
+    lab.wait_steady();
+    let c = Client::start(&lab.t.gw, &lab.vips());
+    std::thread::sleep(Duration::from_millis(400));
+    let split = c.now();
+    lab.lb(1)
+        .ip(&["route", "add", "blackhole", &format!("{LB2}/32")]);
+    lab.lb(2)
+        .ip(&["route", "add", "blackhole", &format!("{LB1}/32")]);
+    lab.wait_holders(VIP1, &[1, 2], Duration::from_secs(6));
+    if mode == Mode::Active {
+        lab.wait_holders(VIP2, &[1, 2], Duration::from_secs(6));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    let during = c.now();
+    show("split brain", &lab, &c, split, during);
+    let sides: &[u8] = if mode == Mode::Active { &[1, 2] } else { &[2] };
+    for &n in sides {
+        if lab.events(n, "event=split-brain").is_empty() {
+            lab.fail(&format!("lb{n} did not log event=split-brain"));
+        }
+    }
+    if lab.events(1, "event=duplicate").is_empty() {
+        lab.fail("lb1 did not log the duplicate of its own VIP");
+    }
+    for (i, _) in lab.vips().iter().enumerate() {
+        if c.answerers(i, during - Duration::from_millis(500), during)
+            .is_empty()
+        {
+            lab.fail(&format!(
+                "nobody answers during the split: {}",
+                c.timeline(i, split, during)
+            ));
+        }
+    }
+    let heal = c.now();
+    lab.lb(1)
+        .ip(&["route", "del", "blackhole", &format!("{LB2}/32")]);
+    lab.lb(2)
+        .ip(&["route", "del", "blackhole", &format!("{LB1}/32")]);
+    lab.wait_steady();
+    std::thread::sleep(Duration::from_millis(800));
+    let end = c.now();
+    show("split brain healed", &lab, &c, heal, end);
+    if c.answerers(0, end - Duration::from_millis(400), end) != [1] {
+        lab.fail(&format!(
+            "VIP1 not back on lb1: {}",
+            c.timeline(0, heal, end)
+        ));
+    }
+}
+
+#[test]
+fn active_standby_split_brain_behaves_as_documented() {
+    if !need_root() {
+        return;
+    }
+    split_brain(Mode::Standby);
+}
+
+#[test]
+fn active_active_split_brain_behaves_as_documented() {
+    if !need_root() {
+        return;
+    }
+    split_brain(Mode::Active);
+}
+
+/// SIGTERM: lb1's supervisor releases its VIPs and exits 0; lb2 sees VIP1 unheld while lb1's
+/// nginx is still healthy, and takes it after FALL probes.
+fn sigterm_releases(mode: Mode) {
+    let mut lab = Lab::new(mode, &[]);
+    lab.start_all();
+    lab.wait_steady();
+    let c = Client::start(&lab.t.gw, &lab.vips());
+    std::thread::sleep(Duration::from_millis(400));
+    let term = c.now();
+    let code = lab.signal(1, Signal::SIGTERM);
+    if code != Some(0) {
+        lab.fail(&format!("exit {code:?} on SIGTERM"));
+    }
+    if lab
+        .events(1, &format!("event=release vip={VIP1}/24 reason=exit"))
+        .is_empty()
+    {
+        lab.fail("lb1 did not log releasing VIP1 on exit");
+    }
+    let took = lab.wait_holders(VIP1, &[2], Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(500));
+    let end = c.now();
+    show("SIGTERM lb1", &lab, &c, term, end);
+    eprintln!(
+        "[{mode:?}] lb2 holds VIP1 {} ms after lb1's supervisor stopped",
+        took.as_millis()
+    );
+    if lab.events(2, "reason=orphaned").is_empty() {
+        lab.fail("lb2 did not log taking the orphaned VIP1");
+    }
+    if c.answerers(0, end - Duration::from_millis(300), end) != [2] {
+        lab.fail(&format!(
+            "lb2 does not answer VIP1: {}",
+            c.timeline(0, term, end)
+        ));
+    }
+    if std::fs::read_to_string(lab.path(1, "state"))
+        .unwrap_or_default()
+        .lines()
+        .all(|l| l != "status=stopped")
+    {
+        lab.fail("lb1's state file does not say stopped");
+    }
+}
+
+#[test]
+fn active_standby_sigterm_releases_and_the_peer_takes_over() {
+    if !need_root() {
+        return;
+    }
+    sigterm_releases(Mode::Standby);
+}
+
+#[test]
+fn active_active_sigterm_releases_and_the_peer_takes_over() {
+    if !need_root() {
+        return;
+    }
+    sigterm_releases(Mode::Active);
+}
+
+/// --dry-run changes nothing; --once keeps RISE history in STATE_FILE across runs; a second
+/// instance on the same configuration is refused.
+#[test]
+fn dry_run_once_and_the_lock() {
+    if !need_root() {
+        return;
+    }
+    let mut lab = Lab::new(Mode::Standby, &[("RISE", "2")]);
+    lab.start(1);
+    lab.wait_holders(VIP1, &[1], Duration::from_secs(10));
+    // A second instance with the same configuration is refused while the first runs.
+    let second = Cmd::in_ns(&lab.lb(1).name, "sh")
+        .arg(script())
+        .arg("-c")
+        .arg(lab.path(1, "conf"))
+        .env("VIPKIT_BIN", bin_dir())
+        .run();
+    assert_eq!(second.code, Some(1), "{second}");
+    assert!(second.stderr.contains("already running"), "{second}");
+    // SIGINT releases like SIGTERM.
+    assert_eq!(lab.signal(1, Signal::SIGINT), Some(0), "{}", lab.report());
+    lab.wait_holders(VIP1, &[], Duration::from_secs(5));
+    std::fs::remove_file(lab.path(1, "state")).expect("state file");
+
+    let once = |extra: &[&str]| {
+        Cmd::in_ns(&lab.lb(1).name, "sh")
+            .arg(script())
+            .arg("-c")
+            .arg(lab.path(1, "conf"))
+            .args(extra)
+            .env("VIPKIT_BIN", bin_dir())
+            .run()
+    };
+    // Dry run with a healthy history: it would take VIP1, and changes nothing.
+    std::fs::write(
+        lab.path(1, "state"),
+        "self_verdict=down\nself_ok=1\nself_fail=0\n",
+    )
+    .expect("state");
+    let out = once(&["--once", "--dry-run"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stderr
+            .contains(&format!("event=takeover vip={VIP1}/24 reason=self-healthy"))
+            && out.stderr.contains("dry-run=yes"),
+        "{out}"
+    );
+    assert!(lab.holders(VIP1).is_empty(), "dry run bound VIP1");
+    assert_eq!(
+        std::fs::read_to_string(lab.path(1, "state")).expect("state"),
+        "self_verdict=down\nself_ok=1\nself_fail=0\n",
+        "dry run wrote the state file"
+    );
+    // --once from a clean slate: first round one healthy probe (RISE=2), second takes it.
+    std::fs::remove_file(lab.path(1, "state")).expect("state file");
+    let out = once(&["--once"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        lab.holders(VIP1).is_empty(),
+        "took VIP1 after one probe\n{out}"
+    );
+    assert_eq!(lab.state(1)["self_ok"], "1", "{out}");
+    let out = once(&["--once"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(lab.holders(VIP1), [1], "{out}");
+    assert!(!lab.path(1, "state.lock").exists(), "lock left behind");
+}

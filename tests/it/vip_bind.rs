@@ -330,3 +330,37 @@ fn help_lists_every_exit_code() {
         }
     }
 }
+
+#[test]
+fn dad_refuses_an_address_another_host_answers_for() {
+    if !need_root() {
+        return;
+    }
+    let t = crate::netns::Topo::new();
+    let lb2_mac = t.lb2.mac("eth0");
+    t.lb2
+        .ip(&["addr", "add", &format!("{VIP}/24"), "dev", "eth0"]);
+    let out = bind(&t.lb1)
+        .args(["--dad", "--dad-timeout", "0.5", "eth0:ha1", VIP])
+        .expect(4);
+    assert!(
+        out.stderr.contains(&lb2_mac),
+        "names the MAC that answered: {out}"
+    );
+    assert!(t.lb1.addr("eth0", VIP).is_none(), "nothing bound");
+    t.lb2
+        .ip(&["addr", "del", &format!("{VIP}/24"), "dev", "eth0"]);
+    let out = bind(&t.lb1)
+        .args(["-v", "--dad", "--dad-timeout", "0.2", "eth0:ha1", VIP])
+        .ok();
+    assert!(
+        out.elapsed.as_secs_f64() >= 0.2,
+        "waited for answers: {out}"
+    );
+    assert!(t.lb1.addr("eth0", VIP).is_some());
+    // Already bound here: no probe, no wait.
+    bind(&t.lb1)
+        .args(["--dad", "--dad-timeout", "5", "eth0:ha1", VIP])
+        .timeout(std::time::Duration::from_secs(2))
+        .ok();
+}
