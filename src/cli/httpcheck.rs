@@ -123,18 +123,9 @@ struct Args {
     url: Target,
 }
 
+/// `-t`, `--connect-timeout`: a deadline, more than 0 and at most a day.
 fn parse_seconds(s: &str) -> std::result::Result<Duration, String> {
-    let v: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
-    if !v.is_finite() || v <= 0.0 {
-        return Err(format!("'{s}' must be more than 0 seconds"));
-    }
-    if v > 86_400.0 {
-        return Err(format!("'{s}' is more than a day"));
-    }
-    Ok(Duration::from_secs_f64(v))
+    super::parse_deadline(s, 86_400)
 }
 
 fn parse_codes(s: &str) -> std::result::Result<StatusSet, String> {

@@ -18,7 +18,7 @@ use crate::nginx::{self, Action, ConfigTest, Master, Outcome};
 const PROG: &str = "nginx-reload";
 
 /// The longest `--wait` accepted, in seconds.
-const MAX_WAIT: f64 = 3600.0;
+const MAX_WAIT: u32 = 3600;
 
 /// Reload nginx safely: verify the pidfile names an nginx master, then signal it and confirm.
 ///
@@ -91,12 +91,7 @@ impl From<SignalArg> for Action {
 
 /// `--wait`: seconds from 0 to 3600, decimals allowed.
 fn parse_wait(s: &str) -> std::result::Result<Duration, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && (0.0..=MAX_WAIT).contains(&v) => Ok(Duration::from_secs_f64(v)),
-        _ => Err(format!(
-            "\"{s}\" is not a number of seconds from 0 to {MAX_WAIT}"
-        )),
-    }
+    super::parse_seconds(s, MAX_WAIT)
 }
 
 /// Entry point of the binary.

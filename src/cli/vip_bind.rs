@@ -46,8 +46,8 @@ pub struct Args {
     #[arg(long)]
     pub dad: bool,
     /// How long --dad waits for an answer, in seconds (decimals allowed)
-    #[arg(long, value_name = "S", default_value = "1")]
-    pub dad_timeout: String,
+    #[arg(long, value_name = "S", default_value = "1", value_parser = parse_dad_timeout)]
+    pub dad_timeout: Duration,
     /// Exit 0 if ADDR is bound as described, 1 if not; change nothing
     #[arg(long)]
     pub check: bool,
@@ -167,6 +167,11 @@ pub fn parse_target(
     })
 }
 
+/// `--dad-timeout`: a deadline, more than 0 and at most an hour.
+fn parse_dad_timeout(s: &str) -> std::result::Result<Duration, String> {
+    super::parse_deadline(s, 3600)
+}
+
 fn value<'a>(it: &mut std::slice::Iter<'a, String>, word: &str) -> Result<&'a str> {
     it.next()
         .map(String::as_str)
@@ -180,15 +185,6 @@ fn parse_broadcast(text: &str) -> Result<Broadcast> {
     text.parse::<Ipv4Addr>()
         .map(Broadcast::Explicit)
         .map_err(|_| Error::usage(format!("invalid broadcast address: {text:?}")))
-}
-
-/// Parse a duration in seconds with decimals (`1`, `0.05`); usage error otherwise.
-pub fn parse_seconds(flag: &str, text: &str) -> Result<Duration> {
-    text.parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 3600.0)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| Error::usage(format!("invalid {flag}: {text:?} (seconds, 0 to 3600)")))
 }
 
 /// The `ip addr` command equivalent to adding `vip`.
@@ -275,7 +271,6 @@ pub fn run(args: &Args) -> Result<u8> {
         &args.words,
         &["up"],
     )?;
-    let dad_wait = parse_seconds("--dad-timeout", &args.dad_timeout)?;
     let index = iface::index(&t.iface)?;
     let dev = t.iface.as_str();
     let mut sock = Socket::open().map_err(|e| Error::os("open netlink socket", e, addr::CAP))?;
@@ -361,7 +356,7 @@ pub fn run(args: &Args) -> Result<u8> {
     }
 
     if need_addr && args.dad && here.is_none() && elsewhere.is_empty() {
-        dad_probe(dev, vip.addr, dad_wait)?;
+        dad_probe(dev, vip.addr, args.dad_timeout)?;
     }
 
     let mut removed: Vec<(u32, Entry)> = Vec::new();
@@ -590,21 +585,6 @@ mod tests {
             ip_route_cmd("add", vip.addr, "eth0"),
             "ip route add 198.51.100.2/32 dev eth0"
         );
-    }
-
-    #[test]
-    fn seconds() {
-        assert_eq!(
-            parse_seconds("-w", "0.05").unwrap(),
-            Duration::from_millis(50)
-        );
-        for bad in ["-1", "x", "nan", "inf", ""] {
-            assert_eq!(
-                parse_seconds("-w", bad).unwrap_err().exit_code(),
-                2,
-                "{bad}"
-            );
-        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ const TOOLS: &[&str] = &[
 ];
 
 /// Long flags (`--name`) mentioned in a text.
-fn long_flags(text: &str) -> Vec<String> {
+pub fn long_flags(text: &str) -> Vec<String> {
     let mut flags: Vec<String> = text
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .filter(|w| w.starts_with("--") && w.len() > 2 && w.as_bytes()[2].is_ascii_alphabetic())

@@ -349,25 +349,13 @@ fn explain_states_the_worst_case_and_the_garp_schedule() {
     .expect("write");
     let out = sup().arg("-c").arg(&path).arg("--explain").ok();
     let text = out.stdout;
-    // FALL x (INTERVAL + TIMEOUT) = 2 x 0.2 s.
-    assert!(text.contains("at most 0.4 s after the failure"), "{text}");
+    // Rounds every max(INTERVAL, TIMEOUT) = 0.1 s: FALL x 0.1 s + one deadline of 0.1 s.
+    assert!(text.contains("at most 0.3 s after the failure"), "{text}");
     // With DAD_GRACE=1 a peer kernel still answering costs one more round.
-    assert!(text.contains("at most 0.6 s (DAD_GRACE=1"), "{text}");
+    assert!(text.contains("at most 0.4 s (DAD_GRACE=1"), "{text}");
     assert!(text.contains("+0, +0.2, +0.4 s"), "{text}");
     assert!(text.contains("who-has 198.51.100.1 tell VIP"), "{text}");
     assert!(text.contains("every 10 s"), "{text}");
-}
-
-/// Long flags (`--name`) in a text.
-fn long_flags(text: &str) -> Vec<String> {
-    let mut flags: Vec<String> = text
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-        .filter(|w| w.starts_with("--") && w.len() > 2 && w.as_bytes()[2].is_ascii_alphabetic())
-        .map(str::to_string)
-        .collect();
-    flags.sort();
-    flags.dedup();
-    flags
 }
 
 #[test]
@@ -376,7 +364,7 @@ fn man_page_documents_every_flag_key_and_exit_code() {
         .expect("man/vip-supervisor.8")
         .replace("\\-", "-");
     let help = sup().arg("--help").ok().stdout;
-    for flag in long_flags(&help) {
+    for flag in crate::docs::long_flags(&help) {
         assert!(man.contains(&flag), "man page lacks {flag}");
     }
     let script = std::fs::read_to_string(script()).expect("script");
