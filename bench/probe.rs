@@ -46,9 +46,7 @@ fn now() -> f64 {
 }
 
 fn usage() -> ! {
-    eprintln!(
-        "usage: probe [--interval-ms MS] [--timeout-ms MS] [--gap-ms MS] [--port P] VIP..."
-    );
+    eprintln!("usage: probe [--interval-ms MS] [--timeout-ms MS] [--gap-ms MS] [--port P] VIP...");
     std::process::exit(2)
 }
 
@@ -63,12 +61,10 @@ fn parse() -> Opts {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut num = |what: &str| -> u64 {
-            args.next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| {
-                    eprintln!("probe: {what} needs a number");
-                    usage()
-                })
+            args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+                eprintln!("probe: {what} needs a number");
+                usage()
+            })
         };
         match a.as_str() {
             "--interval-ms" => o.interval = Duration::from_millis(num("--interval-ms").max(1)),
@@ -89,7 +85,11 @@ fn parse() -> Opts {
 /// Returns the body (the balancer's name) when the status is 200.
 fn request(addr: SocketAddr, host: &str, timeout: Duration) -> Option<String> {
     let deadline = Instant::now() + timeout;
-    let left = || deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero());
+    let left = || {
+        deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+    };
     let mut s = TcpStream::connect_timeout(&addr, left()?).ok()?;
     s.set_nodelay(true).ok()?;
     s.set_write_timeout(left()).ok()?;
@@ -126,16 +126,14 @@ fn scheduler(idx: usize, host: String, o: &Opts, tx: mpsc::Sender<Outcome>) {
     loop {
         let worker_tx = tx.clone();
         let host = host.clone();
-        let spawned = thread::Builder::new()
-            .stack_size(64 * 1024)
-            .spawn(move || {
-                let answer = request(addr, &host, timeout);
-                let _ = worker_tx.send(Outcome {
-                    vip: idx,
-                    done: now(),
-                    answer,
-                });
+        let spawned = thread::Builder::new().stack_size(64 * 1024).spawn(move || {
+            let answer = request(addr, &host, timeout);
+            let _ = worker_tx.send(Outcome {
+                vip: idx,
+                done: now(),
+                answer,
             });
+        });
         if spawned.is_err() {
             // Out of threads: count it as a failed request rather than dying.
             let _ = tx.send(Outcome {
@@ -214,7 +212,8 @@ fn main() {
                 }
                 next_stat = r.done + 1.0;
             }
-            if !lines.is_empty() && (out.write_all(lines.as_bytes()).is_err() || out.flush().is_err())
+            if !lines.is_empty()
+                && (out.write_all(lines.as_bytes()).is_err() || out.flush().is_err())
             {
                 std::process::exit(1);
             }
