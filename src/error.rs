@@ -29,12 +29,6 @@ pub enum Error {
         /// The capability that would have allowed it, named in EPERM/EACCES messages.
         capability: &'static str,
     },
-    /// No privilege for the operation, found before a system call failed (exit 3).
-    #[error("{context}: operation not permitted (needs {capability})")]
-    Permission {
-        context: String,
-        capability: &'static str,
-    },
     /// The address answers from another host, or the request collides with existing state (exit 4).
     #[error("{0}")]
     Conflict(String),
@@ -77,7 +71,6 @@ impl Error {
             Error::Failed(_) => exit::FAILURE,
             Error::Os { source, .. } if is_permission(source) => exit::NOPERM,
             Error::Os { .. } => exit::FAILURE,
-            Error::Permission { .. } => exit::NOPERM,
             Error::Conflict(_) => exit::CONFLICT,
             Error::Quiet(code) => *code,
         }

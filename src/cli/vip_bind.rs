@@ -223,20 +223,27 @@ pub fn describe(e: &Entry, dev: &str) -> String {
     s
 }
 
-/// Why an existing entry differs from the VIP asked for, or None when it matches.
-/// Unspecified label or broadcast match anything.
-fn mismatch(e: &Entry, vip: &Vip, dev: &str) -> Option<String> {
+/// Why an existing entry differs from what was asked for, or None when it matches. What was
+/// not asked for (None) matches anything. Shared by vip-bind (conflict or present) and
+/// vip-unbind (conflict or remove).
+pub fn mismatch(
+    e: &Entry,
+    prefix: Option<u8>,
+    label: Option<&str>,
+    broadcast: Option<Ipv4Addr>,
+    dev: &str,
+) -> Option<String> {
     let mut why = Vec::new();
-    if e.prefix != vip.prefix {
-        why.push(format!("prefix /{} not /{}", e.prefix, vip.prefix));
+    if let Some(p) = prefix.filter(|p| *p != e.prefix) {
+        why.push(format!("prefix /{} not /{p}", e.prefix));
     }
-    if let Some(l) = &vip.label {
+    if let Some(l) = label {
         let have = e.label.as_deref().unwrap_or(dev);
         if have != l {
             why.push(format!("label {have} not {l}"));
         }
     }
-    if let Some(b) = vip.broadcast
+    if let Some(b) = broadcast
         && e.broadcast != Some(b)
     {
         let have = e.broadcast.map_or("none".to_string(), |x| x.to_string());
@@ -294,7 +301,15 @@ pub fn run(args: &Args) -> Result<u8> {
         .filter(|e| e.index != index && e.addr == vip.addr)
         .collect();
     let route_ok = !args.host_route || addr::has_host_route(&mut sock, index, vip.addr)?;
-    let differs = here.and_then(|e| mismatch(e, &vip, dev));
+    let differs = here.and_then(|e| {
+        mismatch(
+            e,
+            Some(vip.prefix),
+            vip.label.as_deref(),
+            vip.broadcast,
+            dev,
+        )
+    });
 
     if args.check {
         let verdict = match (here, &differs, elsewhere.first()) {

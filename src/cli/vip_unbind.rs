@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::addr::{self, Entry, Vip};
-use crate::cli::vip_bind::{describe, ip_route_cmd, parse_target};
+use crate::cli::vip_bind::{describe, ip_route_cmd, mismatch, parse_target};
 use crate::error::{Error, Result};
 use crate::exit::{self, out};
 use crate::iface;
@@ -81,7 +81,7 @@ pub fn run(args: &Args) -> Result<u8> {
     };
 
     if !args.force {
-        refuse_mismatch(e, &t.label, t.prefix, dev)?;
+        refuse_mismatch(e, t.label.as_deref(), t.prefix, dev)?;
         refuse_primary(e, &entries, dev)?;
     }
     if args.dry_run {
@@ -129,26 +129,15 @@ fn del_route(sock: &mut Socket, index: u32, dev: &str, addr: IpAddr) -> Result<(
 }
 
 /// A prefix or label given on the command line must match what is bound.
-fn refuse_mismatch(e: &Entry, label: &Option<String>, prefix: Option<u8>, dev: &str) -> Result<()> {
-    let mut why = Vec::new();
-    if let Some(p) = prefix.filter(|p| *p != e.prefix) {
-        why.push(format!("prefix /{} not /{p}", e.prefix));
+fn refuse_mismatch(e: &Entry, label: Option<&str>, prefix: Option<u8>, dev: &str) -> Result<()> {
+    match mismatch(e, prefix, label, None, dev) {
+        None => Ok(()),
+        Some(why) => Err(Error::conflict(format!(
+            "{} is on {dev} as {} ({why}); use --force to remove it anyway",
+            e.addr,
+            describe(e, dev)
+        ))),
     }
-    if let Some(l) = label {
-        let have = e.label.as_deref().unwrap_or(dev);
-        if have != l {
-            why.push(format!("label {have} not {l}"));
-        }
-    }
-    if why.is_empty() {
-        return Ok(());
-    }
-    Err(Error::conflict(format!(
-        "{} is on {dev} as {} ({}); use --force to remove it anyway",
-        e.addr,
-        describe(e, dev),
-        why.join(", ")
-    )))
 }
 
 /// Refuse the interface's primary IPv4 address: the first one it holds, or any primary that

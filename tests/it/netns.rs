@@ -42,11 +42,6 @@ impl Netns {
         Cmd::new("ip").args(["-n", &self.name]).args(args).ok()
     }
 
-    /// `ip -n NAME ARGS...`, whatever it returns.
-    pub fn try_ip(&self, args: &[&str]) -> Output {
-        Cmd::new("ip").args(["-n", &self.name]).args(args).run()
-    }
-
     /// Any program inside this namespace.
     pub fn cmd(&self, program: &str) -> Cmd {
         Cmd::in_ns(&self.name, program)

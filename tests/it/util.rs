@@ -65,7 +65,6 @@ pub struct Cmd {
     cmd: Command,
     shown: String,
     timeout: Duration,
-    stdin: Option<Vec<u8>>,
 }
 
 /// What a finished command left behind.
@@ -87,7 +86,6 @@ impl Cmd {
             cmd: Command::new(program),
             shown: program.to_string_lossy().into_owned(),
             timeout: DEFAULT_TIMEOUT,
-            stdin: None,
         }
     }
 
@@ -142,11 +140,6 @@ impl Cmd {
         self
     }
 
-    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Self {
-        self.stdin = Some(data.into());
-        self
-    }
-
     /// One of the crate's binaries inside namespace `ns`, run as `nobody` without capabilities.
     pub fn tool_unprivileged(ns: &str, name: &str) -> Self {
         let mut c = Cmd::in_ns(ns, AS_NOBODY[0])
@@ -156,48 +149,27 @@ impl Cmd {
         c
     }
 
-    /// Access the underlying `Command` (for `current_dir`, `uid`, ...).
-    pub fn command(&mut self) -> &mut Command {
-        &mut self.cmd
+    /// Start the command in its own process group, stdin closed, stdout and stderr piped.
+    fn start(&mut self) -> Child {
+        self.cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start `{}`: {e}", self.shown))
     }
 
     /// Run to completion (or the timeout, which kills the whole process group).
     pub fn run(mut self) -> Output {
         let start = Instant::now();
-        self.cmd
-            .stdin(if self.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let mut child = self
-            .cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `{}`: {e}", self.shown));
-        if let Some(data) = self.stdin.take() {
-            use std::io::Write;
-            let mut stdin = child.stdin.take().expect("piped stdin");
-            std::thread::spawn(move || {
-                let _ = stdin.write_all(&data);
-            });
-        }
+        let child = self.start();
         collect(child, self.timeout, start, self.shown)
     }
 
     /// Start in the background; the returned guard kills the process group on drop.
     pub fn spawn(mut self) -> Bg {
-        self.cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let child = self
-            .cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `{}`: {e}", self.shown));
+        let child = self.start();
         Bg {
             child: Some(child),
             shown: self.shown,
@@ -270,10 +242,6 @@ impl Output {
             panic!("expected exit {code}\n{self}");
         }
         self
-    }
-
-    pub fn success(&self) -> bool {
-        self.code == Some(0)
     }
 }
 
