@@ -41,6 +41,11 @@ struct Args {
     #[arg(short, long)]
     verbose: bool,
 
+    /// Check the URL and options and send nothing: exit 0 if the check could run as written,
+    /// 2 (with the reason) if not
+    #[arg(short = 'n', long = "dry-run")]
+    dry_run: bool,
+
     /// Total deadline in seconds (decimals allowed) for DNS, connect, TLS, request and response
     #[arg(
         short = 't',
@@ -384,6 +389,9 @@ pub fn main() -> ExitCode {
     crate::exit::run(PROG, || {
         let args: Args = crate::exit::parse(std::env::args_os())?;
         let probe = probe(&args)?;
+        if args.dry_run {
+            return Ok(crate::exit::SUCCESS);
+        }
         let outcome = http::check(&probe);
         if !args.quiet {
             match &args.write_out {
@@ -431,6 +439,23 @@ mod tests {
             time_total: Duration::from_micros(1_234_567),
             failure: None,
         }
+    }
+
+    #[test]
+    fn dry_run_validates_without_sending() {
+        let a = parse(&["-n", "http://198.51.100.4/"]).unwrap();
+        assert!(a.dry_run && probe(&a).is_ok());
+        // What a dry run refuses is what a real run refuses: at parse time or in probe().
+        for bad in [
+            &["-n", "http://user@198.51.100.4/"][..],
+            &["-n", "http://[198.51.100.4]/"],
+            &["-n", "http://198.51.100.4%20/"],
+            &["-n", "http://[::1/"],
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+        let a = parse(&["--dry-run", "-o", "/tmp/x", "http://198.51.100.4/"]).unwrap();
+        assert_eq!(probe(&a).unwrap_err().exit_code(), 2);
     }
 
     #[test]
