@@ -1537,3 +1537,263 @@ fn dry_run_once_and_the_lock() {
     assert_eq!(lab.holders(VIP1), [1], "{out}");
     assert!(!lab.path(1, "state.lock").exists(), "lock left behind");
 }
+
+// ---------------------------------------------------------------------------------------------
+// One supervisor alone: the lock, the scratch directory, start-up checks. No nginx and no peer.
+
+/// A supervisor configuration in its own namespace (`netns::single()`: eth0 198.51.100.4/24,
+/// its veth peer `peer0` 198.51.100.1/24) and its own directory for config, state and TMPDIR.
+struct Solo {
+    ns: Netns,
+    dir: tempfile::TempDir,
+}
+
+impl Solo {
+    /// Namespace and directory; the configuration holds VIP1 as own, a SELF_URL nobody
+    /// answers (so nothing is ever taken unless a test says otherwise), then `extra` lines,
+    /// which replace the defaults' keys.
+    fn new(extra: &[&str]) -> Solo {
+        let solo = Solo {
+            ns: crate::netns::single(),
+            dir: tempfile::Builder::new()
+                .prefix("vipkit-solo")
+                .tempdir()
+                .expect("tempdir"),
+        };
+        std::fs::create_dir(solo.tmp()).expect("tmp dir");
+        solo.write_conf(extra);
+        solo
+    }
+
+    /// (Re)write the configuration: the defaults, with `extra` replacing or adding keys.
+    fn write_conf(&self, extra: &[&str]) {
+        let state = self.path("state");
+        let mut lines: Vec<String> = vec![
+            "IFACE=eth0".into(),
+            format!("OWN_VIPS={VIP1}/24"),
+            format!("SELF_URL=http://{LB1}:1/"),
+            "INTERVAL=0.1".into(),
+            "TIMEOUT=0.1".into(),
+            "SYSLOG=no".into(),
+            format!("STATE_FILE={}", state.display()),
+        ];
+        for e in extra {
+            let key = e.split_once('=').map_or(*e, |(k, _)| k);
+            lines.retain(|l| !l.starts_with(&format!("{key}=")));
+            lines.push(e.to_string());
+        }
+        std::fs::write(self.path("conf"), lines.join("\n") + "\n").expect("write config");
+    }
+
+    /// `DIR/sup.EXT`: conf, state, state.lock, state.run, log...
+    fn path(&self, ext: &str) -> PathBuf {
+        self.dir.path().join(format!("sup.{ext}"))
+    }
+
+    /// The TMPDIR the supervisor is given.
+    fn tmp(&self) -> PathBuf {
+        self.dir.path().join("tmp")
+    }
+
+    /// The supervisor under `shell` in the namespace, with `args` after `-c CONF`.
+    fn cmd(&self, shell: &str, args: &[&str]) -> Cmd {
+        let mut words = shell.split_whitespace();
+        let mut c = Cmd::in_ns(&self.ns.name, words.next().expect("shell"));
+        for w in words {
+            c = c.arg(w);
+        }
+        c.arg(script())
+            .arg("-c")
+            .arg(self.path("conf"))
+            .args(args)
+            .env("VIPKIT_BIN", bin_dir())
+            .env("TMPDIR", self.tmp())
+    }
+
+    /// Start the long-running supervisor and wait for its first state file.
+    fn start(&self, shell: &str) -> Bg {
+        let _ = std::fs::remove_file(self.path("state"));
+        let mut bg = self.cmd(shell, &[]).spawn();
+        if !wait_until(Duration::from_secs(10), || {
+            std::fs::read_to_string(self.path("state")).is_ok_and(|s| s.contains("status=running"))
+        }) {
+            let running = bg.running();
+            let out = bg.kill();
+            panic!("the supervisor wrote no state file (running: {running})\n{out}");
+        }
+        bg
+    }
+
+    /// The names in the state file's directory and in TMPDIR, sorted.
+    fn leftovers(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for d in [self.dir.path().to_path_buf(), self.tmp()] {
+            for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+                names.push(e.file_name().to_string_lossy().into_owned());
+            }
+        }
+        names.sort();
+        names
+    }
+}
+
+/// The start time (field 22 of /proc/PID/stat) of process `pid`.
+fn start_time(pid: u32) -> String {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    rest.split_whitespace()
+        .nth(19)
+        .expect("field 22")
+        .to_string()
+}
+
+/// Ten starts at once against the stale lock of a SIGKILLed instance: exactly one runs, the
+/// nine others exit 1 naming it; repeated, since the race this guards against was rare.
+#[test]
+fn simultaneous_starts_on_a_stale_lock_run_exactly_one() {
+    if !need_root() {
+        return;
+    }
+    let solo = Solo::new(&[]);
+    for trial in 0..4 {
+        let first = solo.start("dash");
+        let first_pid = first.pid();
+        first.signal(Signal::SIGKILL);
+        let _ = first.finish(Duration::from_secs(5));
+        let lock = std::fs::read_to_string(solo.path("state.lock")).expect("stale lock");
+        assert_eq!(
+            lock.trim(),
+            format!(
+                "{first_pid} {}",
+                lock.split_whitespace().nth(1).unwrap_or("?")
+            ),
+            "the lock records pid and start time"
+        );
+        let mut all: Vec<Bg> = (0..10)
+            .map(|i| {
+                solo.cmd(if i % 2 == 0 { "dash" } else { "busybox sh" }, &[])
+                    .spawn()
+            })
+            .collect();
+        let running =
+            |all: &mut Vec<Bg>| all.iter_mut().map(|b| b.running()).filter(|r| *r).count();
+        wait_until(Duration::from_secs(10), || running(&mut all) <= 1);
+        // Give a second winner, if there were one, time to show itself.
+        std::thread::sleep(Duration::from_millis(1500));
+        let mut winners = Vec::new();
+        let mut losers = Vec::new();
+        for mut b in all {
+            if b.running() {
+                b.signal(Signal::SIGTERM);
+                winners.push(b.finish(Duration::from_secs(10)));
+            } else {
+                losers.push(b.finish(Duration::from_secs(1)));
+            }
+        }
+        let shown: Vec<String> = winners
+            .iter()
+            .chain(&losers)
+            .map(|o| o.to_string())
+            .collect();
+        assert_eq!(
+            winners.len(),
+            1,
+            "trial {trial}: {} instances ran at once\n{}",
+            winners.len(),
+            shown.join("\n")
+        );
+        for l in &losers {
+            assert_eq!(l.code, Some(1), "trial {trial}\n{l}");
+            assert!(
+                l.stderr.contains("already running as pid"),
+                "trial {trial}\n{l}"
+            );
+        }
+        assert_eq!(winners[0].code, Some(0), "{}", winners[0]);
+        assert_eq!(
+            solo.leftovers(),
+            ["sup.conf", "sup.state", "tmp"],
+            "trial {trial}: lock, claims or scratch left behind"
+        );
+    }
+}
+
+/// A stale lock whose pid now belongs to an unrelated process that calls itself
+/// vip-supervisor does not block the start: the owner is its pid and start time.
+#[test]
+fn stale_lock_with_a_reused_pid_does_not_block_the_start() {
+    if !need_root() {
+        return;
+    }
+    let solo = Solo::new(&[]);
+    let impostor = Cmd::new("bash")
+        .args(["-c", "exec -a vip-supervisor sleep 30"])
+        .spawn();
+    let pid = impostor.pid();
+    assert!(wait_until(Duration::from_secs(5), || {
+        std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| c.starts_with("vip-supervisor"))
+    }));
+    // The instance that wrote this lock started at another time than the impostor.
+    let real = start_time(pid);
+    let other: u64 = real.parse::<u64>().expect("start time") + 1;
+    std::fs::write(solo.path("state.lock"), format!("{pid} {other}\n")).expect("lock");
+    let sup = solo.start("busybox sh");
+    let lock = std::fs::read_to_string(solo.path("state.lock")).expect("lock");
+    assert_eq!(
+        lock.trim(),
+        format!("{} {}", sup.pid(), start_time(sup.pid()))
+    );
+    // While it runs, a second start is refused, naming it.
+    let second = solo.cmd("dash", &[]).run();
+    assert_eq!(second.code, Some(1), "{second}");
+    assert!(
+        second
+            .stderr
+            .contains(&format!("already running as pid {}", sup.pid())),
+        "{second}"
+    );
+    sup.signal(Signal::SIGTERM);
+    let out = sup.finish(Duration::from_secs(10));
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(!solo.path("state.lock").exists(), "lock left behind\n{out}");
+    drop(impostor);
+}
+
+/// SIGKILL leaves no scratch directory in TMPDIR: a running instance uses STATE_FILE.run,
+/// emptied by the next start and removed on a clean stop. A killed dry run's directory is
+/// removed by the next dry run.
+#[test]
+fn sigkill_leaves_no_scratch_directories_behind() {
+    if !need_root() {
+        return;
+    }
+    let solo = Solo::new(&[]);
+    let bg = solo.start("dash");
+    assert!(solo.path("state.run").is_dir(), "{:?}", solo.leftovers());
+    bg.signal(Signal::SIGKILL);
+    let _ = bg.finish(Duration::from_secs(5));
+    std::fs::write(solo.path("state.run/leftover"), "x").expect("write");
+    let tmp_entries = |solo: &Solo| std::fs::read_dir(solo.tmp()).expect("tmp").count();
+    assert_eq!(tmp_entries(&solo), 0, "{:?}", solo.leftovers());
+    let bg = solo.start("busybox sh");
+    assert!(
+        !solo.path("state.run/leftover").exists(),
+        "the scratch directory was not emptied at start"
+    );
+    bg.signal(Signal::SIGTERM);
+    let out = bg.finish(Duration::from_secs(10));
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(solo.leftovers(), ["sup.conf", "sup.state", "tmp"], "{out}");
+    // A dry run, killed, leaves its directory in TMPDIR; the next dry run removes it.
+    let mut dry = solo.cmd("dash", &["--dry-run"]).spawn();
+    assert!(wait_until(Duration::from_secs(10), || tmp_entries(&solo) == 1));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(dry.running());
+    dry.signal(Signal::SIGKILL);
+    let _ = dry.finish(Duration::from_secs(5));
+    assert_eq!(tmp_entries(&solo), 1, "{:?}", solo.leftovers());
+    let once = solo.cmd("busybox sh", &["--once", "--dry-run"]).run();
+    assert_eq!(once.code, Some(0), "{once}");
+    assert_eq!(tmp_entries(&solo), 0, "{:?}\n{once}", solo.leftovers());
+}
