@@ -37,7 +37,24 @@ fn bin_dir() -> PathBuf {
 
 /// The supervisor run by `sh` outside any namespace (only for modes that touch nothing).
 fn sup() -> Cmd {
-    Cmd::new("sh").arg(script()).env("VIPKIT_BIN", bin_dir())
+    sup_in(None)
+}
+
+/// The supervisor run by `sh` in namespace `ns`, or here.
+fn sup_in(ns: Option<&Netns>) -> Cmd {
+    match ns {
+        Some(ns) => Cmd::in_ns(&ns.name, "sh"),
+        None => Cmd::new("sh"),
+    }
+    .arg(script())
+    .env("VIPKIT_BIN", bin_dir())
+}
+
+/// Where configuration checks run. The configurations name eth0 and the supervisor checks
+/// that it exists: as root, a namespace of our own that has one (`netns::single()`); else
+/// this namespace, which must have an eth0.
+fn conf_ns() -> Option<Netns> {
+    crate::util::is_root().then(crate::netns::single)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -65,15 +82,16 @@ fn variant(drop: &[&str], add: &[&str]) -> String {
     lines.join("\n") + "\n"
 }
 
-/// Write `text` as a config file in `dir` and run `--check-config` on it.
-fn check_config(dir: &Path, name: &str, text: &str) -> Output {
+/// Write `text` as a config file in `dir` and run `--check-config` on it in `ns`.
+fn check_config(ns: Option<&Netns>, dir: &Path, name: &str, text: &str) -> Output {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write config");
-    sup().arg("-c").arg(&path).arg("--check-config").run()
+    sup_in(ns).arg("-c").arg(&path).arg("--check-config").run()
 }
 
 #[test]
 fn check_config_rejects_invalid_configs_naming_key_and_value() {
+    let ns = conf_ns();
     let dir = tempfile::tempdir().expect("tempdir");
     // (what is wrong, keys dropped, lines added, what the one error line must contain)
     let cases: &[(&str, &[&str], &[&str], &str)] = &[
@@ -235,10 +253,76 @@ fn check_config_rejects_invalid_configs_naming_key_and_value() {
             &["DAD_TIMEOUT=0.0001"],
             "DAD_TIMEOUT=0.0001: not a number of seconds",
         ),
+        // What only the tools' own parsers refuse, reported with file:line and their reason.
+        (
+            "credentials in a URL (httpcheck)",
+            &["SELF_URL"],
+            &["SELF_URL=http://user@198.51.100.4/"],
+            ".conf:7: SELF_URL=http://user@198.51.100.4/: httpcheck: bad URL",
+        ),
+        (
+            "IPv4 in brackets (httpcheck)",
+            &["PEER_URL"],
+            &["PEER_URL=http://[198.51.100.5]/"],
+            ".conf:7: PEER_URL=http://[198.51.100.5]/: httpcheck: bad URL",
+        ),
+        (
+            "encoded blank in the host (httpcheck)",
+            &["SELF_URL"],
+            &["SELF_URL=http://198.51.100.4%20/"],
+            ".conf:7: SELF_URL=http://198.51.100.4%20/: httpcheck: bad URL",
+        ),
+        (
+            "unclosed bracket (httpcheck)",
+            &["PEER_URL"],
+            &["PEER_URL=http://[::1/"],
+            ".conf:7: PEER_URL=http://[::1/: httpcheck: bad URL",
+        ),
+        (
+            "loopback VIP (vip-bind)",
+            &["OWN_VIPS"],
+            &["OWN_VIPS=127.0.0.2/8"],
+            ".conf:7: OWN_VIPS=127.0.0.2/8: '127.0.0.2/8': vip-bind: not a usable VIP address",
+        ),
+        (
+            "multicast VIP (vip-bind)",
+            &["PEER_VIPS"],
+            &["PEER_VIPS=224.0.0.5/24"],
+            ".conf:7: PEER_VIPS=224.0.0.5/24: '224.0.0.5/24': vip-bind: not a usable VIP address",
+        ),
+        (
+            "label on an IPv6 VIP (vip-bind)",
+            &["PEER_VIPS"],
+            &["PEER_VIPS=2001:db8::3/64@ha2"],
+            "'2001:db8::3/64@ha2': vip-bind: IPv6 addresses have no labels",
+        ),
+        (
+            "label too long (vip-bind)",
+            &["OWN_VIPS"],
+            &["OWN_VIPS=198.51.100.2/24@waytoolonglabel"],
+            "vip-bind: invalid label \"eth0:waytoolonglabel\": longer than 15 characters",
+        ),
+        (
+            "label of another interface",
+            &["OWN_VIPS"],
+            &["OWN_VIPS=198.51.100.2/24@eth1:ha1"],
+            "the label must start with the interface, eth0:",
+        ),
+        (
+            "empty label",
+            &["OWN_VIPS"],
+            &["OWN_VIPS=198.51.100.2/24@"],
+            "'198.51.100.2/24@': a label is @NAME or @eth0:NAME",
+        ),
     ];
     assert!(cases.len() >= 12);
     for (i, (what, drop, add, want)) in cases.iter().enumerate() {
-        let out = check_config(dir.path(), &format!("bad{i}.conf"), &variant(drop, add));
+        let out = check_config(
+            ns.as_ref(),
+            dir.path(),
+            &format!("bad{i}.conf"),
+            &variant(drop, add),
+        );
         assert_eq!(out.code, Some(2), "{what}: expected exit 2\n{out}");
         let lines: Vec<&str> = out.stderr.lines().collect();
         assert_eq!(
@@ -256,6 +340,7 @@ fn check_config_rejects_invalid_configs_naming_key_and_value() {
 
 #[test]
 fn check_config_lists_every_problem_and_never_runs_values() {
+    let ns = conf_ns();
     let dir = tempfile::tempdir().expect("tempdir");
     let marker = dir.path().join("ran");
     let m = marker.display();
@@ -263,7 +348,7 @@ fn check_config_lists_every_problem_and_never_runs_values() {
         "IFACE=$(touch {m})\nGATEWAY=`touch {m}`\nOWN_VIPS=\"198.51.100.2/24\"\n\
          SELF_URL=http://198.51.100.4/$(touch%20{m})\nINTERVAL=$(touch {m})\nRISE=;touch {m}\n"
     );
-    let out = check_config(dir.path(), "evil.conf", &text);
+    let out = check_config(ns.as_ref(), dir.path(), "evil.conf", &text);
     assert_eq!(out.code, Some(2), "{out}");
     for key in ["IFACE=", "GATEWAY=", "SELF_URL=", "INTERVAL=", "RISE="] {
         assert!(
@@ -273,7 +358,7 @@ fn check_config_lists_every_problem_and_never_runs_values() {
     }
     assert_eq!(out.stderr.lines().count(), 5, "{out}");
     // The full run rejects it the same way before doing anything.
-    let run = sup()
+    let run = sup_in(ns.as_ref())
         .arg("-c")
         .arg(dir.path().join("evil.conf"))
         .arg("--once")
@@ -284,6 +369,7 @@ fn check_config_lists_every_problem_and_never_runs_values() {
 
 #[test]
 fn check_config_accepts_the_examples() {
+    let ns = conf_ns();
     for ex in [
         "active-standby/lb1.conf",
         "active-standby/lb2.conf",
@@ -291,18 +377,76 @@ fn check_config_accepts_the_examples() {
         "active-active/lb2.conf",
     ] {
         let path = root().join("examples").join(ex);
-        let out = sup().arg("-c").arg(&path).arg("--check-config").ok();
+        let out = sup_in(ns.as_ref())
+            .arg("-c")
+            .arg(&path)
+            .arg("--check-config")
+            .ok();
         assert!(out.stdout.contains(": ok"), "{out}");
     }
 }
 
+/// A missing interface is an error naming it (exit 1: it may exist later), in every mode.
+#[test]
+fn a_missing_interface_is_an_error_in_every_mode() {
+    let ns = conf_ns();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("etho.state");
+    let path = dir.path().join("etho.conf");
+    let text = variant(
+        &["IFACE", "STATE_FILE"],
+        &["IFACE=etho", &format!("STATE_FILE={}", state.display())],
+    );
+    std::fs::write(&path, text).expect("write config");
+    for args in [
+        &["--check-config"][..],
+        &["--once"],
+        &["--once", "--dry-run"],
+        &["--dry-run"],
+        &[],
+    ] {
+        let out = sup_in(ns.as_ref()).arg("-c").arg(&path).args(args).run();
+        assert_eq!(out.code, Some(1), "{args:?}\n{out}");
+        assert_eq!(
+            out.stderr.trim(),
+            format!(
+                "vip-supervisor: {}:6: IFACE=etho: vip-bind: no such interface: etho",
+                path.display()
+            ),
+            "{args:?}\n{out}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}\n{out}");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .collect();
+    assert_eq!(left.len(), 1, "it left files behind: {left:?}");
+}
+
+/// A UTF-8 byte order mark before the first key (as some editors save) is not part of it.
+#[test]
+fn a_byte_order_mark_is_ignored() {
+    let ns = conf_ns();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!("\u{feff}{}", variant(&[], &[]));
+    let out = check_config(ns.as_ref(), dir.path(), "bom.conf", &text);
+    assert_eq!(out.code, Some(0), "{out}");
+    // Only at the very start: elsewhere it is a stray character, and the message says so.
+    let text = format!("{}\u{feff}RISE=3\n", variant(&[], &[]));
+    let out = check_config(ns.as_ref(), dir.path(), "bom2.conf", &text);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.stderr.contains(":8: "), "{out}");
+}
+
 #[test]
 fn quoting_comments_blank_lines_and_crlf_are_accepted() {
+    let ns = conf_ns();
     let dir = tempfile::tempdir().expect("tempdir");
     let text = "# lb2, standby\r\n\r\n  IFACE = eth0\r\nPEER_VIPS='198.51.100.2/24 2001:db8::2/64'\r\n\
                 PEER_URL=\"http://[2001:db8::4]:8080/health?x=1\"\r\nINTERVAL=0.25\r\n\
                 STATE_FILE=/run/vipkit-lb2.state";
-    let out = check_config(dir.path(), "ok.conf", text);
+    let out = check_config(ns.as_ref(), dir.path(), "ok.conf", text);
     assert_eq!(out.code, Some(0), "{out}");
 }
 
@@ -337,6 +481,7 @@ fn usage_errors_exit_2_and_help_exits_0() {
 
 #[test]
 fn explain_states_the_worst_case_and_the_garp_schedule() {
+    let ns = conf_ns();
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("fast.conf");
     std::fs::write(
@@ -347,7 +492,11 @@ fn explain_states_the_worst_case_and_the_garp_schedule() {
         ),
     )
     .expect("write");
-    let out = sup().arg("-c").arg(&path).arg("--explain").ok();
+    let out = sup_in(ns.as_ref())
+        .arg("-c")
+        .arg(&path)
+        .arg("--explain")
+        .ok();
     let text = out.stdout;
     // Rounds every max(INTERVAL, TIMEOUT) = 0.1 s: FALL x 0.1 s + one deadline of 0.1 s.
     assert!(text.contains("at most 0.3 s after the failure"), "{text}");
@@ -378,6 +527,10 @@ fn man_page_documents_every_flag_key_and_exit_code() {
         assert!(
             man.contains(&format!(".B {key}")),
             "man page lacks key {key}"
+        );
+        assert!(
+            help.split_whitespace().any(|w| w == key),
+            "--help lacks key {key}"
         );
     }
     let exit = man
@@ -1796,4 +1949,145 @@ fn sigkill_leaves_no_scratch_directories_behind() {
     let once = solo.cmd("busybox sh", &["--once", "--dry-run"]).run();
     assert_eq!(once.code, Some(0), "{once}");
     assert_eq!(tmp_entries(&solo), 0, "{:?}\n{once}", solo.leftovers());
+}
+
+/// A probe error that persists (httpcheck exit 2 every round) is logged once, not per round;
+/// it is logged again once it changes.
+#[test]
+fn a_persistent_probe_error_is_logged_once() {
+    if !need_root() {
+        return;
+    }
+    let solo = Solo::new(&[&format!("SELF_URL=http://{LB1}/")]);
+    // The real tools, but an httpcheck that accepts the URL (-n) and then fails every probe
+    // with exit 2, its message changing after a while (when the file "later" exists).
+    let fake = solo.dir.path().join("bin");
+    std::fs::create_dir(&fake).expect("bin dir");
+    for t in ["vip-bind", "vip-unbind", "garp"] {
+        std::os::unix::fs::symlink(crate::util::bin(t), fake.join(t)).expect("symlink");
+    }
+    let later = solo.dir.path().join("later");
+    let fake_http = format!(
+        "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = -n ] && exit 0; done\n\
+         if [ -e {} ]; then echo 'httpcheck: second problem' >&2; else echo 'httpcheck: first problem' >&2; fi\n\
+         exit 2\n",
+        later.display()
+    );
+    std::fs::write(fake.join("httpcheck"), fake_http).expect("fake httpcheck");
+    Cmd::new("chmod").arg("+x").arg(fake.join("httpcheck")).ok();
+    let bg = solo
+        .cmd("dash", &["--dry-run"])
+        .env("VIPKIT_BIN", &fake)
+        .spawn();
+    // INTERVAL=0.1: some twenty rounds with the first message, then twenty with the second.
+    std::thread::sleep(Duration::from_secs(2));
+    std::fs::write(&later, "").expect("later");
+    std::thread::sleep(Duration::from_secs(2));
+    bg.signal(Signal::SIGTERM);
+    let out = bg.finish(Duration::from_secs(10));
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("event=error"))
+        .collect();
+    assert_eq!(errors.len(), 2, "{out}");
+    assert!(
+        errors[0].contains("reason=self-probe-error code=2") && errors[0].contains("first problem"),
+        "{out}"
+    );
+    assert!(errors[1].contains("second problem"), "{out}");
+}
+
+/// Per-VIP alias labels (`ADDR/PREFIX@NAME` or `@IFACE:NAME`), as the classic script's
+/// `eth0:ha1`: the supervisor binds each VIP with its label, checks it with it (so a bound
+/// labelled VIP is held, not re-taken every round) and releases it, on self-failure and on exit.
+#[test]
+fn labelled_vips_are_bound_checked_and_released_with_their_label() {
+    if !need_root() {
+        return;
+    }
+    let solo = Solo::new(&[
+        &format!("OWN_VIPS={VIP1}/24@ha1 {VIP2}/24@eth0:ha2 2001:db8::2/64"),
+        &format!("SELF_URL=http://{LB1}:8081/"),
+    ]);
+    let server = TestServer::start(&solo.ns, 8081);
+    let label = |ip: &str| -> Option<String> {
+        solo.ns.addr("eth0", ip).map(|a| {
+            a.get("label")
+                .and_then(|l| l.as_str())
+                .unwrap_or("")
+                .to_string()
+        })
+    };
+    let all_bound = || {
+        label(VIP1).as_deref() == Some("eth0:ha1")
+            && label(VIP2).as_deref() == Some("eth0:ha2")
+            && solo.ns.addr("eth0", "2001:db8::2").is_some()
+    };
+    let none_bound = || {
+        label(VIP1).is_none()
+            && label(VIP2).is_none()
+            && solo.ns.addr("eth0", "2001:db8::2").is_none()
+    };
+    let bg = solo.start("busybox sh");
+    assert!(
+        wait_until(Duration::from_secs(10), all_bound),
+        "{:?} {:?}",
+        label(VIP1),
+        label(VIP2)
+    );
+    // The state file (written at the end of each round) names the labels.
+    let state_ok = || {
+        let state = std::fs::read_to_string(solo.path("state")).unwrap_or_default();
+        state.lines().any(|l| {
+            l.starts_with(&format!("vip={VIP1}/24 role=own held=yes"))
+                && l.ends_with(" label=eth0:ha1")
+        }) && state.lines().any(|l| {
+            l.starts_with(&format!("vip={VIP2}/24 role=own held=yes"))
+                && l.ends_with(" label=eth0:ha2")
+        })
+    };
+    assert!(
+        wait_until(Duration::from_secs(2), state_ok),
+        "{}",
+        std::fs::read_to_string(solo.path("state")).unwrap_or_default()
+    );
+    // Held as bound: many rounds pass without another takeover.
+    std::thread::sleep(Duration::from_millis(800));
+    // Unhealthy: released, labels and all.
+    server.set(Behaviour::Hang);
+    assert!(
+        wait_until(Duration::from_secs(10), none_bound),
+        "not released"
+    );
+    // Healthy again: bound again; then SIGTERM releases them.
+    server.set(Behaviour::Healthy);
+    assert!(
+        wait_until(Duration::from_secs(10), all_bound),
+        "not taken again"
+    );
+    bg.signal(Signal::SIGTERM);
+    let out = bg.finish(Duration::from_secs(10));
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(none_bound(), "not released on exit\n{out}");
+    let takeovers = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("event=takeover"))
+        .count();
+    assert_eq!(takeovers, 6, "three VIPs taken twice\n{out}");
+    for bad in [
+        "bind-failed",
+        "unbind-failed",
+        "check-failed",
+        "event=vanished",
+    ] {
+        assert!(!out.stderr.contains(bad), "{bad}\n{out}");
+    }
+    let releases: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("event=release"))
+        .collect();
+    assert_eq!(releases.len(), 6, "{out}");
 }
