@@ -750,6 +750,8 @@ enum Behaviour {
     Flap = 1,
     /// Accept the connection and never answer.
     Hang = 2,
+    /// 503 to every request.
+    Fail = 3,
 }
 
 /// A tiny HTTP health endpoint in a namespace, switchable between healthy, flapping and hung.
@@ -781,6 +783,7 @@ impl TestServer {
                                 fail_next = !fail_next;
                                 if fail_next { 200 } else { 503 }
                             }
+                            3 => 503,
                             _ => {
                                 held.push(s);
                                 continue;
@@ -2090,4 +2093,256 @@ fn labelled_vips_are_bound_checked_and_released_with_their_label() {
         .filter(|l| l.contains("event=release"))
         .collect();
     assert_eq!(releases.len(), 6, "{out}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restarts: VIPs found bound are announced at once.
+
+impl Lab {
+    /// The gateway's neighbour entry (MAC) for `vip`, if any.
+    fn gw_neigh(&self, vip: &str) -> Option<String> {
+        self.t.gw.neigh(vip)
+    }
+
+    /// lb`n`'s MAC on eth0.
+    fn mac(&self, n: u8) -> String {
+        self.lb(n).mac("eth0")
+    }
+
+    /// Point the gateway's neighbour entry for `vip` at lb`n`, as a stray announcement would:
+    /// lb`n` sends a gateway-aimed request for it (forced: it need not hold `vip`), after the
+    /// gateway's ARP locktime (1 s) has passed, until the gateway shows it.
+    fn point_gateway_at(&self, vip: &str, n: u8) {
+        let want = self.mac(n);
+        let ok = wait_until(Duration::from_secs(6), || {
+            if self.gw_neigh(vip).as_deref() == Some(want.as_str()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(1100));
+            self.lb(n)
+                .tool("garp")
+                .args(["--force", "-q", "-c", "1", "-I", "eth0", "-s", vip, GW])
+                .ok();
+            std::thread::sleep(Duration::from_millis(100));
+            self.gw_neigh(vip).as_deref() == Some(want.as_str())
+        });
+        if !ok {
+            self.fail(&format!(
+                "could not point the gateway's entry for {vip} at lb{n}: {:?}",
+                self.gw_neigh(vip)
+            ));
+        }
+    }
+
+    /// Wait until the gateway's entry for `vip` is lb`n`'s MAC; the time it took.
+    fn wait_gw_neigh(&self, vip: &str, n: u8, timeout: Duration) -> Duration {
+        let want = self.mac(n);
+        let start = Instant::now();
+        if !wait_until(timeout, || {
+            self.gw_neigh(vip).as_deref() == Some(want.as_str())
+        }) {
+            self.fail(&format!(
+                "the gateway's entry for {vip} is {:?}, not lb{n}'s {want}, after {timeout:?}",
+                self.gw_neigh(vip)
+            ));
+        }
+        start.elapsed()
+    }
+}
+
+/// SIGKILL right after lb1 took VIPs (its own VIP1 and, lb2's nginx being dead, lb2's VIP2),
+/// meanwhile the gateway was pointed at lb2: the restarted supervisor announces every VIP it
+/// finds bound at once (a full burst, event=announce reason=restart), so the gateway points at
+/// lb1 again within about a second, not GARP_REFRESH (10 s) later.
+#[test]
+fn a_restarted_supervisor_announces_the_vips_it_finds_bound() {
+    if !need_root() {
+        return;
+    }
+    let mut lab = Lab::new(Mode::Active, &[]);
+    lab.start_all();
+    lab.wait_steady();
+    lab.web[1].kill();
+    lab.wait_holders(VIP2, &[1], Duration::from_secs(5));
+    lab.signal(1, Signal::SIGKILL);
+    let skip = lab.log(1).lines().count();
+    for vip in [VIP1, VIP2] {
+        lab.point_gateway_at(vip, 2);
+    }
+    // Past the gateway's locktime, so that an announcement now would be taken.
+    std::thread::sleep(Duration::from_millis(1100));
+    let restart = Instant::now();
+    lab.start(1);
+    for vip in [VIP1, VIP2] {
+        lab.wait_gw_neigh(vip, 1, Duration::from_secs(2));
+    }
+    eprintln!(
+        "restart: the gateway points at lb1 again after {} ms",
+        restart.elapsed().as_millis()
+    );
+    let lines = lab.log_since(1, skip);
+    for vip in [VIP1, VIP2] {
+        let want = format!("event=announce vip={vip}/24 reason=restart");
+        if !lines
+            .iter()
+            .any(|l| l.contains(&want) && l.contains(&format!("garp=3@{GW}")))
+        {
+            lab.fail(&format!("lb1 did not log {want} with its burst"));
+        }
+    }
+    if lines.iter().any(|l| l.contains("event=takeover")) {
+        lab.fail("a VIP found bound is not a takeover");
+    }
+    assert_eq!(lab.holders(VIP1), [1]);
+    assert_eq!(lab.holders(VIP2), [1]);
+}
+
+impl Lab {
+    /// Block HTTP (and everything else routed) between lb1 and lb2, ARP still passing; or lift
+    /// the block.
+    fn split(&self, on: bool) {
+        let verb = if on { "add" } else { "del" };
+        self.lb(1)
+            .ip(&["route", verb, "blackhole", &format!("{LB2}/32")]);
+        self.lb(2)
+            .ip(&["route", verb, "blackhole", &format!("{LB1}/32")]);
+    }
+
+    /// One `--once` round of lb`n`'s configuration, in its namespace.
+    fn once(&self, n: u8) -> Output {
+        Cmd::in_ns(&self.lb(n).name, "sh")
+            .arg(script())
+            .arg("-c")
+            .arg(self.path(n, "conf"))
+            .arg("--once")
+            .env("VIPKIT_BIN", bin_dir())
+            .run()
+    }
+}
+
+/// Split brain (HTTP blocked, ARP passing): lb2 takes VIP1 anyway. lb1's supervisor is killed
+/// during the split; the split heals and lb2 hands VIP1 back, the gateway still pointed at lb2.
+/// Restarted, lb1 finds VIP1 bound and announces it at once.
+#[test]
+fn after_a_split_heals_a_side_killed_during_it_announces_on_restart() {
+    if !need_root() {
+        return;
+    }
+    let mut lab = Lab::new(Mode::Standby, &[]);
+    lab.start_all();
+    lab.wait_steady();
+    lab.split(true);
+    lab.wait_holders(VIP1, &[1, 2], Duration::from_secs(6));
+    lab.signal(1, Signal::SIGKILL);
+    lab.point_gateway_at(VIP1, 2);
+    lab.split(false);
+    lab.wait_holders(VIP1, &[1], Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(1100));
+    if lab.gw_neigh(VIP1) != Some(lab.mac(2)) {
+        lab.fail("the gateway should still point at lb2: nobody announced since");
+    }
+    let skip = lab.log(1).lines().count();
+    lab.start(1);
+    let took = lab.wait_gw_neigh(VIP1, 1, Duration::from_secs(2));
+    eprintln!(
+        "restarted after the heal: the gateway points at lb1 after {} ms",
+        took.as_millis()
+    );
+    if !lab
+        .log_since(1, skip)
+        .iter()
+        .any(|l| l.contains(&format!("event=announce vip={VIP1}/24 reason=restart")))
+    {
+        lab.fail("lb1 did not log event=announce reason=restart");
+    }
+}
+
+/// The same split with lb1 run from cron (`--once`): every run is a restart, so what one run
+/// learnt (another host answers for VIP1 too) must reach the next through STATE_FILE. After
+/// the heal, the first run that finds VIP1 held here only re-announces it.
+#[test]
+fn after_a_split_heals_a_once_side_re_announces() {
+    if !need_root() {
+        return;
+    }
+    let mut lab = Lab::new(Mode::Standby, &[]);
+    lab.start_all();
+    lab.wait_steady();
+    // lb1 from now on runs from "cron": its daemon is killed, VIP1 stays bound.
+    lab.signal(1, Signal::SIGKILL);
+    lab.split(true);
+    lab.wait_holders(VIP1, &[1, 2], Duration::from_secs(6));
+    let out = lab.once(1);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "event=duplicate vip={VIP1}/24 reason=also-held-elsewhere"
+        )),
+        "{out}"
+    );
+    let out = lab.once(1);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        !out.stderr.contains("event=duplicate"),
+        "logged twice\n{out}"
+    );
+    lab.point_gateway_at(VIP1, 2);
+    lab.split(false);
+    lab.wait_holders(VIP1, &[1], Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(1100));
+    let out = lab.once(1);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stderr
+            .contains(&format!("event=duplicate-resolved vip={VIP1}/24")),
+        "{out}"
+    );
+    lab.wait_gw_neigh(VIP1, 1, Duration::from_secs(1));
+}
+
+/// lb1 holds VIP1 and so does another host (bound there by hand): lb1 announces the
+/// duplicate. The other host lets go in rounds where lb1's own probe happens to fail (no
+/// announcement then); the next round whose probe passes still re-announces, as the gateway
+/// may point at the host that let go.
+#[test]
+fn a_duplicate_that_goes_while_the_own_probe_fails_is_still_re_announced() {
+    if !need_root() {
+        return;
+    }
+    let mut lab = Lab::new(Mode::Standby, &[("FALL", "5")]);
+    let server = TestServer::start(lab.lb(1), 8081);
+    lab.set(1, "SELF_URL", &format!("http://{LB1}:8081/"));
+    lab.start(1);
+    lab.wait_holders(VIP1, &[1], Duration::from_secs(10));
+    lab.lb(2)
+        .tool("vip-bind")
+        .args(["eth0", &format!("{VIP1}/24")])
+        .ok();
+    if !wait_until(Duration::from_secs(3), || {
+        !lab.events(1, "event=duplicate ").is_empty()
+    }) {
+        lab.fail("lb1 did not see the duplicate");
+    }
+    lab.point_gateway_at(VIP1, 2);
+    let skip = lab.log(1).lines().count();
+    // Two or three rounds (INTERVAL=0.2) whose own probe fails, short of FALL=5.
+    server.set(Behaviour::Fail);
+    std::thread::sleep(Duration::from_millis(100));
+    lab.lb(2)
+        .tool("vip-unbind")
+        .args(["eth0", &format!("{VIP1}/24")])
+        .ok();
+    std::thread::sleep(Duration::from_millis(450));
+    server.set(Behaviour::Healthy);
+    lab.wait_gw_neigh(VIP1, 1, Duration::from_secs(2));
+    let lines = lab.log_since(1, skip);
+    if !lines
+        .iter()
+        .any(|l| l.contains(&format!("event=duplicate-resolved vip={VIP1}/24")))
+    {
+        lab.fail("lb1 did not log event=duplicate-resolved");
+    }
+    if lines.iter().any(|l| l.contains("event=release")) {
+        lab.fail("lb1 released VIP1: the failing window was too long for the test");
+    }
 }
