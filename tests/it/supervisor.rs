@@ -1077,7 +1077,8 @@ fn show(label: &str, lab: &Lab, c: &Client, from: Duration, to: Duration) {
 // Scenarios, each run in both modes.
 
 /// Host crash of lb1 (bridge port down): VIP1 moves to lb2 with a client-visible gap under 1 s
-/// (INTERVAL=0.1, FALL=2, TIMEOUT=0.1); when lb1 comes back, VIP1 returns to it alone.
+/// (INTERVAL=0.1, FALL=2, TIMEOUT=0.1); when lb1 comes back, VIP1 returns to it alone. lb1,
+/// still running, sees its carrier go: it releases VIP1 and takes nothing meanwhile.
 fn crash_and_failback(mode: Mode) {
     let mut lab = Lab::new(
         mode,
@@ -1089,8 +1090,8 @@ fn crash_and_failback(mode: Mode) {
     std::thread::sleep(Duration::from_millis(500));
     let crash = c.now();
     lab.t.crash(1);
-    // lb1 is cut off but still runs, so it keeps VIP1 locally; lb2 must take it.
-    let took = lab.wait_holders(VIP1, &[1, 2], Duration::from_secs(5));
+    // lb1 is cut off but still runs: it sees no carrier and releases VIP1; lb2 must take it.
+    let took = lab.wait_holders(VIP1, &[2], Duration::from_secs(5));
     std::thread::sleep(Duration::from_millis(1000));
     let after = c.now();
     show("crash lb1", &lab, &c, crash, after);
@@ -1111,7 +1112,13 @@ fn crash_and_failback(mode: Mode) {
     if mode == Mode::Active && c.gap(1, crash, after) >= Duration::from_millis(500) {
         lab.fail(&format!("VIP2 suffered: {}", c.timeline(1, crash, after)));
     }
-    // Back: lb2 hands VIP1 back, and lb1 took back VIP2 it grabbed while cut off.
+    if lab
+        .events(1, &format!("event=release vip={VIP1}/24 reason=link-down"))
+        .is_empty()
+    {
+        lab.fail("lb1 did not release VIP1 for its link");
+    }
+    // Back: lb2 hands VIP1 back.
     let back = c.now();
     lab.t.restore(1);
     lab.wait_steady();
@@ -2344,5 +2351,125 @@ fn a_duplicate_that_goes_while_the_own_probe_fails_is_still_re_announced() {
     }
     if lines.iter().any(|l| l.contains("event=release")) {
         lab.fail("lb1 released VIP1: the failing window was too long for the test");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The link: down or without carrier, a host takes nothing and releases what it holds.
+
+/// Carrier loss (the veth peer down) and an administratively down interface: each time VIP1
+/// is released at once (its own SELF_URL still answers through the local route during the
+/// carrier loss, which used to keep it), one link-down line is logged however many rounds
+/// pass, and when the link is back VIP1 is taken only after RISE healthy probes.
+#[test]
+fn link_down_or_no_carrier_releases_and_waits_for_rise_after() {
+    if !need_root() {
+        return;
+    }
+    let solo = Solo::new(&[&format!("SELF_URL=http://{LB1}:8081/"), "RISE=3"]);
+    let _server = TestServer::start(&solo.ns, 8081);
+    let bound = || solo.ns.addr("eth0", VIP1).is_some();
+    let bg = solo.start("dash");
+    assert!(wait_until(Duration::from_secs(10), bound), "VIP1 not taken");
+    for (what, dev) in [("carrier loss", "peer0"), ("administratively down", "eth0")] {
+        solo.ns.ip(&["link", "set", dev, "down"]);
+        assert!(
+            wait_until(Duration::from_secs(2), || !bound()),
+            "{what}: VIP1 not released"
+        );
+        // Ten rounds (INTERVAL=0.1) with the link down: nothing is taken.
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(1) {
+            assert!(!bound(), "{what}: VIP1 taken while the link is down");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        solo.ns.ip(&["link", "set", dev, "up"]);
+        assert!(
+            wait_until(Duration::from_secs(5), bound),
+            "{what}: VIP1 not taken back"
+        );
+    }
+    bg.signal(Signal::SIGTERM);
+    let out = bg.finish(Duration::from_secs(10));
+    assert_eq!(out.code, Some(0), "{out}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let downs: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("event=link vip=- reason=link-down"))
+        .collect();
+    assert_eq!(downs.len(), 2, "one link-down line per outage\n{out}");
+    assert!(
+        downs[0].contains("operstate=lowerlayerdown carrier=0"),
+        "{out}"
+    );
+    assert!(downs[1].contains("operstate=down carrier=none"), "{out}");
+    let releases = lines
+        .iter()
+        .filter(|l| l.contains(&format!("event=release vip={VIP1}/24 reason=link-down")))
+        .count();
+    assert_eq!(releases, 2, "{out}");
+    // After each link-up: RISE=3 healthy probes (the health line), then the takeover.
+    let pos = |from: usize, needle: &str| {
+        lines[from..]
+            .iter()
+            .position(|l| l.contains(needle))
+            .map(|p| p + from)
+    };
+    let mut from = 0;
+    for _ in 0..2 {
+        let up = pos(from, "reason=link-up").expect("link-up line");
+        let healthy = pos(up, "reason=self-healthy").expect("self-healthy after link-up");
+        assert!(lines[healthy].contains("after=3"), "{out}");
+        let took = pos(up, "event=takeover").expect("takeover after link-up");
+        assert!(healthy < took, "taken before its health rose again\n{out}");
+        from = took;
+    }
+}
+
+/// Active-active, lb1 loses its carrier: it releases VIP1 (lb2 takes it) and never takes VIP2,
+/// although lb2 looks dead from where it is; when the link returns VIP1 goes back to lb1 and
+/// VIP2 is never held by both.
+#[test]
+fn a_host_without_carrier_takes_nothing_and_makes_no_duplicate_when_back() {
+    if !need_root() {
+        return;
+    }
+    let mut lab = Lab::new(Mode::Active, &[]);
+    lab.start_all();
+    lab.wait_steady();
+    lab.t.crash(1);
+    lab.wait_holders(VIP1, &[2], Duration::from_secs(5));
+    let watch = |lab: &Lab, for_: Duration| {
+        let start = Instant::now();
+        while start.elapsed() < for_ {
+            if lab.holders(VIP2) != [2] {
+                lab.fail(&format!("VIP2 held by {:?}", lab.holders(VIP2)));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    watch(&lab, Duration::from_millis(1500));
+    lab.t.restore(1);
+    let back = Instant::now();
+    watch(&lab, Duration::from_secs(3));
+    lab.wait_steady();
+    eprintln!(
+        "carrier back: VIP1 on lb1 alone after {} ms",
+        back.elapsed().as_millis()
+    );
+    for needle in [
+        "event=link vip=- reason=link-down",
+        &format!("event=release vip={VIP1}/24 reason=link-down"),
+        "reason=link-up",
+    ] {
+        if lab.events(1, needle).len() != 1 {
+            lab.fail(&format!("lb1 should log {needle} once"));
+        }
+    }
+    if !lab
+        .events(1, &format!("event=takeover vip={VIP2}"))
+        .is_empty()
+    {
+        lab.fail("lb1 took VIP2");
     }
 }
