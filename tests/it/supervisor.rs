@@ -253,6 +253,12 @@ fn check_config_rejects_invalid_configs_naming_key_and_value() {
             &["DAD_TIMEOUT=0.0001"],
             "DAD_TIMEOUT=0.0001: not a number of seconds",
         ),
+        (
+            "damping with a unit",
+            &[],
+            &["MIN_HOLD=10s"],
+            "MIN_HOLD=10s: not a number of seconds",
+        ),
         // What only the tools' own parsers refuse, reported with file:line and their reason.
         (
             "credentials in a URL (httpcheck)",
@@ -505,6 +511,22 @@ fn explain_states_the_worst_case_and_the_garp_schedule() {
     assert!(text.contains("+0, +0.2, +0.4 s"), "{text}");
     assert!(text.contains("who-has 198.51.100.1 tell VIP"), "{text}");
     assert!(text.contains("every 10 s"), "{text}");
+    assert!(text.contains("damping:       none (MIN_HOLD=0)"), "{text}");
+    assert!(
+        text.contains("eth0 down or without carrier: every VIP is released"),
+        "{text}"
+    );
+    std::fs::write(&path, variant(&[], &["MIN_HOLD=2.5"])).expect("write");
+    let out = sup_in(ns.as_ref())
+        .arg("-c")
+        .arg(&path)
+        .arg("--explain")
+        .ok();
+    assert!(
+        out.stdout
+            .contains("MIN_HOLD=2.5 s: after this host takes or releases a peer VIP"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -752,6 +774,8 @@ enum Behaviour {
     Hang = 2,
     /// 503 to every request.
     Fail = 3,
+    /// 200 for 0.6 s, 503 for 0.6 s, and so on: a verdict that flips slower than RISE/FALL.
+    SlowFlap = 4,
 }
 
 /// A tiny HTTP health endpoint in a namespace, switchable between healthy, flapping and hung.
@@ -774,6 +798,7 @@ impl TestServer {
             let _ = ready_tx.send(());
             let mut held = Vec::new();
             let mut fail_next = true;
+            let t0 = Instant::now();
             while !st.load(Ordering::Relaxed) {
                 match l.accept() {
                     Ok((mut s, _)) => {
@@ -784,6 +809,13 @@ impl TestServer {
                                 if fail_next { 200 } else { 503 }
                             }
                             3 => 503,
+                            4 => {
+                                if (t0.elapsed().as_millis() / 600).is_multiple_of(2) {
+                                    200
+                                } else {
+                                    503
+                                }
+                            }
                             _ => {
                                 held.push(s);
                                 continue;
@@ -2471,5 +2503,85 @@ fn a_host_without_carrier_takes_nothing_and_makes_no_duplicate_when_back() {
         .is_empty()
     {
         lab.fail("lb1 took VIP2");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Damping.
+
+/// The time of day of a log line's timestamp (`2026-12-01T21:51:33.439+0000`), in ms.
+fn log_ms(line: &str) -> u64 {
+    let t = line
+        .split_whitespace()
+        .next()
+        .and_then(|ts| ts.split('T').nth(1))
+        .unwrap_or_else(|| panic!("no timestamp: {line}"));
+    let hms: Vec<&str> = t[..12].split([':', '.']).collect();
+    let n = |i: usize| {
+        hms[i]
+            .parse::<u64>()
+            .unwrap_or_else(|_| panic!("bad time: {line}"))
+    };
+    ((n(0) * 60 + n(1)) * 60 + n(2)) * 1000 + n(3)
+}
+
+/// lb1's nginx health flaps (0.6 s up, 0.6 s down, as seen by both hosts): lb1 releases and
+/// takes its own VIP1 back with each verdict, undamped; lb2 (MIN_HOLD=2) moves VIP1 at most
+/// once per 2 s, logging the wait; without damping it would move it twice every 1.2 s.
+#[test]
+fn min_hold_moves_a_flapping_peer_vip_at_most_once_per_min_hold() {
+    if !need_root() {
+        return;
+    }
+    let mut lab = Lab::new(Mode::Standby, &[("MIN_HOLD", "2")]);
+    let server = TestServer::start(lab.lb(1), 8081);
+    let url = format!("http://{LB1}:8081/");
+    lab.set(1, "SELF_URL", &url);
+    lab.set(2, "PEER_URL", &url);
+    lab.start_all();
+    lab.wait_steady();
+    let skip1 = lab.log(1).lines().count();
+    let skip2 = lab.log(2).lines().count();
+    server.set(Behaviour::SlowFlap);
+    std::thread::sleep(Duration::from_secs(9));
+    server.set(Behaviour::Healthy);
+    let moves = |n: u8, skip: usize| -> Vec<String> {
+        lab.log_since(n, skip)
+            .into_iter()
+            .filter(|l| {
+                (l.contains("event=takeover") || l.contains("event=release"))
+                    && l.contains(&format!("vip={VIP1}/24"))
+            })
+            .collect()
+    };
+    let own = moves(1, skip1);
+    let peer = moves(2, skip2);
+    eprintln!(
+        "lb1 (own, undamped): {} moves; lb2 (MIN_HOLD=2): {} moves",
+        own.len(),
+        peer.len()
+    );
+    // The flapping is real: lb1 follows its health faster than once per 2 s.
+    let fast = own
+        .windows(2)
+        .any(|w| log_ms(&w[1]).saturating_sub(log_ms(&w[0])) < 1500);
+    if own.len() < 6 || !fast {
+        lab.fail(&format!("lb1 did not follow its flapping health: {own:#?}"));
+    }
+    if peer.len() < 2 {
+        lab.fail(&format!("lb2 never moved VIP1: {peer:#?}"));
+    }
+    for w in peer.windows(2) {
+        let gap = log_ms(&w[1]).saturating_sub(log_ms(&w[0]));
+        // The hold is measured from the move itself; the log lines come a few ms after it.
+        if gap < 1950 {
+            lab.fail(&format!(
+                "lb2 moved VIP1 twice within {gap} ms:\n{}\n{}",
+                w[0], w[1]
+            ));
+        }
+    }
+    if lab.events(2, "event=hold").is_empty() {
+        lab.fail("lb2 did not log event=hold");
     }
 }
