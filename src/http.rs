@@ -32,7 +32,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, StreamOwned};
 use ureq::Agent;
-use ureq::http::header::{HeaderName, HeaderValue};
+use ureq::http::header::{self as http_header, HeaderName, HeaderValue};
 use ureq::http::{Uri, uri::Scheme};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
@@ -226,7 +226,9 @@ pub struct Header {
 }
 
 impl Header {
-    /// Parse curl's `-H` forms: `Name: value`, `Name;` (send it empty), `Name:` (do not send).
+    /// Parse curl's `-H` forms: `Name: value`, `Name;` (send it empty), `Name:` (do not send
+    /// our own: the automatic `User-Agent` or `Accept`). `Host:` is refused: curl would send no
+    /// Host at all, which an HTTP/1.1 server must answer with 400, and ureq always sends one.
     pub fn parse(s: &str) -> Result<Header> {
         let bad = |why: &str| Error::usage(format!("bad header '{s}': {why}"));
         let (name, value) = match s.split_once(':') {
@@ -245,7 +247,18 @@ impl Header {
             Some(v) => Some(HeaderValue::from_str(v).map_err(|_| bad("invalid characters"))?),
             None => None,
         };
+        if value.is_none() && name == http_header::HOST {
+            return Err(bad(
+                "the Host header cannot be left out (HTTP/1.1 requires it; it comes from the \
+                 URL unless -H 'Host: NAME' gives one)",
+            ));
+        }
         Ok(Header { name, value })
+    }
+
+    /// `Name:`: leave this header out.
+    pub fn removes(&self) -> bool {
+        self.value.is_none()
     }
 }
 
@@ -520,6 +533,7 @@ fn secs(d: Duration) -> String {
 
 /// The request itself; returns why it failed, or None.
 fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<String> {
+    let removed = |name: HeaderName| probe.headers.iter().any(|h| h.removes() && h.name == name);
     let config = Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(if probe.follow { MAX_REDIRECTS } else { 0 })
@@ -528,8 +542,18 @@ fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<Str
         .proxy(None)
         .no_delay(true)
         .max_idle_connections(0)
-        .user_agent(concat!("httpcheck/", env!("CARGO_PKG_VERSION")))
-        .accept("*/*")
+        // As in curl, `-H 'User-Agent:'` and `-H 'Accept:'` leave out our automatic header
+        // (an empty value here means none); one given with a value replaces it anyway.
+        .user_agent(if removed(http_header::USER_AGENT) {
+            ""
+        } else {
+            concat!("httpcheck/", env!("CARGO_PKG_VERSION"))
+        })
+        .accept(if removed(http_header::ACCEPT) {
+            ""
+        } else {
+            "*/*"
+        })
         .build();
     let connector = ProbeConnector {
         progress: progress.clone(),
@@ -547,14 +571,10 @@ fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<Str
         Method::Head => agent.head(probe.url.uri.clone()),
     };
     for h in &probe.headers {
-        req = match &h.value {
-            Some(v) => req.header(h.name.clone(), v.clone()),
-            // ureq sends no automatic header (User-Agent, Accept) whose value is empty.
-            None if h.name == "user-agent" || h.name == "accept" => {
-                req.header(h.name.clone(), HeaderValue::from_static(""))
-            }
-            None => req,
-        };
+        // `Name:` sends nothing: an empty value here would go out as `name: ` (that is `Name;`).
+        if let Some(v) = &h.value {
+            req = req.header(h.name.clone(), v.clone());
+        }
     }
 
     let response = match req.call() {
@@ -1238,7 +1258,16 @@ mod tests {
         let h = Header::parse("X-Empty;").unwrap();
         assert_eq!(h.value.unwrap(), "");
         let h = Header::parse("User-Agent:").unwrap();
-        assert!(h.value.is_none());
+        assert!(h.value.is_none() && h.removes());
+        let h = Header::parse("Accept:   ").unwrap();
+        assert!(h.removes());
+        assert!(!Header::parse("Accept;").unwrap().removes());
+        // Host cannot be left out; it can be emptied or replaced.
+        let e = Header::parse("Host:").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("'Host:'"), "{e}");
+        assert!(Header::parse("host:").is_err());
+        assert_eq!(Header::parse("Host;").unwrap().value.unwrap(), "");
         let h = Header::parse("X-A:b:c").unwrap();
         assert_eq!(h.value.unwrap(), "b:c");
         for bad in ["NoColon", "Bad Name: x", ": x", "X: a\nb"] {

@@ -609,6 +609,137 @@ fn https_verifies_certificates() {
     assert!(out.stderr.starts_with("httpcheck: --cacert: "), "{out}");
 }
 
+/// The request heads that a server on 198.51.100.4 in `ns` receives, in order; each is answered
+/// `200 ok`.
+fn recorder(ns: &Netns) -> (SocketAddr, mpsc::Receiver<Vec<u8>>) {
+    let path = format!("/run/netns/{}", ns.name);
+    let (addr_tx, addr_rx) = mpsc::channel();
+    let (head_tx, head_rx) = mpsc::channel();
+    thread::spawn(move || {
+        join_netns(&path);
+        let listener = TcpListener::bind((LB1, 0)).expect("bind in namespace");
+        addr_tx
+            .send(listener.local_addr().expect("local addr"))
+            .expect("send");
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { break };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
+            if head_tx.send(head).is_err() {
+                break;
+            }
+        }
+    });
+    let addr = addr_rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("server started");
+    (addr, head_rx)
+}
+
+/// The header lines of a request head as (lowercase name, value), sorted; the automatic
+/// User-Agent's value (curl's or ours) reads `DEFAULT`.
+fn header_lines(head: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(head);
+    let mut lines: Vec<(String, String)> = text
+        .split("\r\n")
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (name, value) = l.split_once(':').unwrap_or((l, ""));
+            let (name, value) = (name.to_ascii_lowercase(), value.trim().to_string());
+            let default = value.starts_with("curl/") || value.starts_with("httpcheck/");
+            let value = if name == "user-agent" && default {
+                "DEFAULT".to_string()
+            } else {
+                value
+            };
+            (name, value)
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn header_removal_and_empty_headers_follow_curl() {
+    if !crate::util::need_root() {
+        return;
+    }
+    let ns = netns::single();
+    let (addr, heads) = recorder(&ns);
+    let u = format!("http://{addr}/");
+    let sent = |program: Cmd| {
+        let out = program.arg(&u).run();
+        let head = heads
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|_| panic!("no request arrived\n{out}"));
+        (out, header_lines(&head))
+    };
+    let has = |lines: &[(String, String)], name: &str| lines.iter().any(|(n, _)| n == name);
+    // Without -H: Host, our User-Agent and Accept, as curl sends them.
+    let (out, ours) = sent(hc_cmd(&ns, &[]));
+    out.expect_code(0);
+    assert!(
+        has(&ours, "host") && has(&ours, "user-agent") && has(&ours, "accept"),
+        "{ours:?}"
+    );
+    for args in [
+        &["-H", "User-Agent:"][..],
+        &["-H", "Accept:"],
+        &["-H", "User-Agent:", "-H", "Accept:"],
+        &["-H", "User-Agent:   "],
+        &["-H", "X-Empty;"],
+        &["-H", "Accept;"],
+        &["-H", "User-Agent;"],
+        &["-H", "User-Agent: probe/1", "-H", "User-Agent:"],
+        &["-H", "X-A: 1", "-H", "X-A:"],
+        &["-H", "X-Gone:"],
+        &["-H", "Host;"],
+        &["-H", "Host: a.test", "-H", "User-Agent:", "-H", "X-B: 2"],
+    ] {
+        let (out, ours) = sent(hc_cmd(&ns, args));
+        out.expect_code(0);
+        let (curl_out, curl) = sent(
+            ns.cmd("/usr/bin/curl")
+                .args(["-s", "-o", "/dev/null"])
+                .args(args),
+        );
+        curl_out.expect_code(0);
+        assert_eq!(
+            ours, curl,
+            "{args:?}: httpcheck and curl sent different headers"
+        );
+    }
+    // `Name:` sends no such line at all, `Name;` one with an empty value.
+    let (_, ours) = sent(hc_cmd(&ns, &["-H", "User-Agent:", "-H", "Accept:"]));
+    assert!(
+        !has(&ours, "user-agent") && !has(&ours, "accept"),
+        "{ours:?}"
+    );
+    let (_, ours) = sent(hc_cmd(&ns, &["-H", "X-Empty;"]));
+    assert!(
+        ours.contains(&("x-empty".to_string(), String::new())),
+        "{ours:?}"
+    );
+    // Leaving out Host cannot be done (curl would, and get a 400): a usage error, nothing sent.
+    let out = hc(&ns, &["-H", "Host:", &u]).expect_code(2);
+    assert!(out.stderr.contains("'Host:'"), "{out}");
+    assert!(heads.recv_timeout(Duration::from_millis(300)).is_err());
+}
+
+/// httpcheck inside `ns`, the URL still to be added.
+fn hc_cmd(ns: &Netns, args: &[&str]) -> Cmd {
+    ns.tool("httpcheck").args(args)
+}
+
 #[test]
 fn bad_urls_and_flags_exit_2() {
     for args in [
