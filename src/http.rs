@@ -452,6 +452,11 @@ impl Progress {
         self.with(|s| s.phase = Some(phase));
     }
 
+    /// The phase reached so far.
+    fn phase(&self) -> Phase {
+        self.with(|s| s.phase.unwrap_or(Phase::Start))
+    }
+
     /// Move forward to `phase` unless already past it.
     fn reach(&self, phase: Phase) {
         self.with(|s| {
@@ -513,7 +518,11 @@ pub fn check(probe: &Probe) -> Outcome {
         Ok(outcome) => outcome,
         Err(mpsc::RecvTimeoutError::Timeout) => match rx.try_recv() {
             Ok(outcome) => outcome,
-            Err(_) => progress.outcome(Some(timed_out(probe.total))),
+            Err(_) => {
+                let mut outcome = progress.outcome(None);
+                outcome.failure = Some(timed_out(outcome.phase, probe.total));
+                outcome
+            }
         },
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             progress.outcome(Some("internal error: probe thread died".into()))
@@ -521,13 +530,14 @@ pub fn check(probe: &Probe) -> Outcome {
     }
 }
 
-fn timed_out(total: Duration) -> String {
-    format!("timed out after {}s", secs(total))
+/// `PHASE: timed out after Ns`: where the check was when `deadline` (as given) passed.
+fn timed_out(phase: Phase, deadline: Duration) -> String {
+    format!("{phase}: timed out after {}s", secs(deadline))
 }
 
-/// Seconds without trailing zeros: `2`, `0.5`, `1.25`.
+/// Seconds without trailing zeros, as they are written on the command line: `2`, `0.5`, `1.25`.
 fn secs(d: Duration) -> String {
-    let s = format!("{:.3}", d.as_secs_f64());
+    let s = format!("{:.6}", d.as_secs_f64());
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
@@ -579,7 +589,7 @@ fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<Str
 
     let response = match req.call() {
         Ok(r) => r,
-        Err(e) => return Some(describe(&e, probe.total)),
+        Err(e) => return Some(describe(&e, progress.phase(), probe)),
     };
     let code = response.status().as_u16();
     progress.with(|s| s.code = Some(code));
@@ -600,8 +610,15 @@ fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<Str
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => return Some(timed_out(probe.total)),
-            Err(e) => return Some(format!("body: {}", io_reason(&e))),
+            // ureq hands its own errors (its timeouts among them) over wrapped in io::Error.
+            Err(e) => {
+                let why = describe(&ureq::Error::from(e), Phase::Body, probe);
+                return Some(if why.starts_with("body: ") {
+                    why
+                } else {
+                    format!("body: {why}")
+                });
+            }
         };
         seen += n as u64;
         if seen > probe.max_body {
@@ -620,12 +637,23 @@ fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<Str
     None
 }
 
-/// One line saying why a request failed.
-fn describe(e: &ureq::Error, total: Duration) -> String {
+/// One line saying why a request failed in `phase`; a timeout names the phase and the deadline
+/// that passed (`--connect-timeout`'s for [`ureq::Timeout::Connect`], else the total one).
+fn describe(e: &ureq::Error, phase: Phase, probe: &Probe) -> String {
     match e {
-        ureq::Error::Timeout(ureq::Timeout::Connect) => "connect timed out".to_string(),
-        ureq::Error::Timeout(_) => timed_out(total),
-        ureq::Error::Io(io) if io.kind() == io::ErrorKind::TimedOut => timed_out(total),
+        ureq::Error::Timeout(ureq::Timeout::Connect) => timed_out(
+            Phase::Connect,
+            probe.connect.unwrap_or(probe.total).min(probe.total),
+        ),
+        ureq::Error::Timeout(_) => timed_out(phase, probe.total),
+        ureq::Error::Io(io)
+            if matches!(
+                io.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ) =>
+        {
+            timed_out(phase, probe.total)
+        }
         ureq::Error::Io(io) => io_reason(io),
         ureq::Error::HostNotFound => "host not found".to_string(),
         ureq::Error::LargeResponseHeader(_, limit) => {
@@ -717,11 +745,12 @@ impl Connector<()> for ProbeConnector {
     ) -> std::result::Result<Option<ProbeTransport>, ureq::Error> {
         self.progress.set_phase(Phase::Connect);
         let now = Instant::now();
-        let until = match self.connect {
-            Some(c) => (now + c).min(self.deadline),
-            None => self.deadline,
+        // Which deadline ends the connection attempts decides what a timeout reports.
+        let (until, reason) = match self.connect {
+            Some(c) if now + c < self.deadline => (now + c, ureq::Timeout::Connect),
+            _ => (self.deadline, ureq::Timeout::Global),
         };
-        let stream = connect_any(&details.addrs, until, &self.progress)?;
+        let stream = connect_any(&details.addrs, until, reason, &self.progress)?;
         let peer = stream.peer_addr().ok();
         let t = self.progress.elapsed();
         self.progress.with(|s| {
@@ -773,6 +802,7 @@ impl ProbeConnector {
 fn connect_any(
     addrs: &[SocketAddr],
     until: Instant,
+    reason: ureq::Timeout,
     progress: &Progress,
 ) -> std::result::Result<TcpStream, ureq::Error> {
     let mut last: Option<io::Error> = None;
@@ -799,10 +829,10 @@ fn connect_any(
                 io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
             ) =>
         {
-            Err(ureq::Error::Timeout(ureq::Timeout::Connect))
+            Err(ureq::Error::Timeout(reason))
         }
         Some(e) => Err(ureq::Error::Io(e)),
-        None => Err(ureq::Error::Timeout(ureq::Timeout::Connect)),
+        None => Err(ureq::Error::Timeout(reason)),
     }
 }
 
@@ -1310,6 +1340,37 @@ mod tests {
         assert_eq!(secs(Duration::from_secs(2)), "2");
         assert_eq!(secs(Duration::from_millis(500)), "0.5");
         assert_eq!(secs(Duration::from_millis(1250)), "1.25");
+        assert_eq!(secs(Duration::from_micros(100)), "0.0001");
+        assert_eq!(secs(Duration::from_secs_f64(0.3)), "0.3");
+    }
+
+    #[test]
+    fn timeouts_name_the_phase_and_the_deadline() {
+        let mut probe = Probe::new(Target::parse("http://198.51.100.4/").unwrap());
+        probe.total = Duration::from_secs(2);
+        probe.connect = Some(Duration::from_millis(300));
+        let global = ureq::Error::Timeout(ureq::Timeout::Global);
+        assert_eq!(
+            describe(&global, Phase::Body, &probe),
+            "body: timed out after 2s"
+        );
+        assert_eq!(
+            describe(&global, Phase::Resolve, &probe),
+            "resolve: timed out after 2s"
+        );
+        let connect = ureq::Error::Timeout(ureq::Timeout::Connect);
+        assert_eq!(
+            describe(&connect, Phase::Connect, &probe),
+            "connect: timed out after 0.3s"
+        );
+        // A body read that timed out comes back from ureq wrapped in an io::Error.
+        let wrapped = ureq::Error::from(ureq::Error::Timeout(ureq::Timeout::Global).into_io());
+        assert_eq!(
+            describe(&wrapped, Phase::Body, &probe),
+            "body: timed out after 2s"
+        );
+        let io = ureq::Error::Io(io::Error::from(io::ErrorKind::TimedOut));
+        assert_eq!(describe(&io, Phase::Tls, &probe), "tls: timed out after 2s");
     }
 
     #[test]

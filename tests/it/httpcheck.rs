@@ -343,7 +343,10 @@ fn refused_and_unreachable_fail_fast() {
         ],
     );
     let out = expect(out, 1, "000\n", Duration::from_millis(300));
-    assert!(out.stderr.contains("connect timed out"), "{out}");
+    assert!(
+        out.stderr.contains("fail: connect: timed out after 0.3s"),
+        "{out}"
+    );
 }
 
 /// A misbehaving server: name, behaviour, what httpcheck prints, what its -v line says.
@@ -427,7 +430,87 @@ fn misbehaving_servers_end_at_the_deadline() {
     let out = hc(&ns, &[&format!("http://{addr}/")]);
     assert!(out.elapsed >= Duration::from_millis(1900), "{out}");
     let out = expect(out, 1, "000\n", Duration::from_secs(2));
-    assert!(out.stderr.contains("timed out after 2s"), "{out}");
+    assert!(out.stderr.contains("response: timed out after 2s"), "{out}");
+}
+
+/// A server, extra flags, the deadline that passes, the code printed, the reason after the URL.
+type TimeoutCase = (
+    fn(TcpStream),
+    &'static [&'static str],
+    Duration,
+    &'static str,
+    &'static str,
+);
+
+#[test]
+fn timeouts_say_which_phase_and_which_deadline() {
+    if !crate::util::need_root() {
+        return;
+    }
+    let ns = netns::single();
+    let cases: [TimeoutCase; 4] = [
+        (
+            never_answer,
+            &["-t", "0.5"],
+            Duration::from_millis(500),
+            "000\n",
+            "response: timed out after 0.5s",
+        ),
+        (
+            endless_content_length,
+            &["-t", "0.5"],
+            Duration::from_millis(500),
+            "200\n",
+            "body: timed out after 0.5s",
+        ),
+        (
+            endless_close_delimited,
+            &["--max-time", "0.75"],
+            Duration::from_millis(750),
+            "200\n",
+            "body: timed out after 0.75s",
+        ),
+        (
+            slow_endless_header,
+            &["-m", "1"],
+            Duration::from_secs(1),
+            "200\n",
+            "response: timed out after 1s",
+        ),
+    ];
+    for (behave, flags, deadline, printed, says) in cases {
+        let u = format!("http://{}/", serve(&ns, behave));
+        let mut args = flags.to_vec();
+        args.push(&u);
+        let out = hc(&ns, &args);
+        assert_eq!(out.stderr, format!("httpcheck: {u}: {says}\n"), "{out}");
+        expect(out, 1, printed, deadline);
+        // -v says the same at the end of its line.
+        args.insert(0, "-v");
+        let out = hc(&ns, &args);
+        assert!(out.stderr.ends_with(&format!(" fail: {says}\n")), "{out}");
+    }
+    // Nobody at an on-link address: the connect deadline when given, else the total one.
+    let silent = "http://198.51.100.9/";
+    let out = hc(&ns, &["-t", "0.4", silent]);
+    assert_eq!(
+        out.stderr,
+        format!("httpcheck: {silent}: connect: timed out after 0.4s\n"),
+        "{out}"
+    );
+    let out = hc(&ns, &["-t", "2", "--connect-timeout", "0.25", silent]);
+    assert_eq!(
+        out.stderr,
+        format!("httpcheck: {silent}: connect: timed out after 0.25s\n"),
+        "{out}"
+    );
+    // A connect deadline longer than the total one: the total one passes first.
+    let out = hc(&ns, &["-t", "0.3", "--connect-timeout", "5", silent]);
+    assert_eq!(
+        out.stderr,
+        format!("httpcheck: {silent}: connect: timed out after 0.3s\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -499,6 +582,10 @@ fn a_stuck_name_lookup_is_cut_at_the_deadline() {
     .expect("write resolv.conf");
     let out = hc(&ns, &["-v", "-t", "0.5", "http://health.example.test/"]);
     assert!(out.stderr.contains("phase=resolve"), "{out}");
+    assert!(
+        out.stderr.contains("fail: resolve: timed out after 0.5s"),
+        "{out}"
+    );
     expect(out, 1, "000\n", Duration::from_millis(500));
     drop(dns);
 }
