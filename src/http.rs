@@ -1003,6 +1003,9 @@ struct HeadReader {
     buf: Vec<u8>,
     /// Where the first line not yet looked at starts in `buf`.
     pos: usize,
+    /// How many bytes from `pos` on are known to hold no line end (a long line arriving in
+    /// small pieces is searched once, not once per piece).
+    searched: usize,
     /// The lines looked at that ureq gets.
     used: Vec<u8>,
 }
@@ -1012,7 +1015,12 @@ impl HeadReader {
     fn scan(&mut self) -> std::result::Result<Head, HeadTooLarge> {
         loop {
             let rest = &self.buf[self.pos..];
-            let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+            let Some(nl) = rest[self.searched..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|i| i + self.searched)
+            else {
+                self.searched = rest.len();
                 let prefix = &rest[..rest.len().min(5)];
                 if self.pos == 0 && !b"HTTP/".starts_with(prefix) {
                     return Ok(Head::Raw);
@@ -1044,6 +1052,7 @@ impl HeadReader {
                 self.used.extend_from_slice(raw);
                 self.buf.drain(..end);
                 self.pos = 0;
+                self.searched = 0;
                 return Ok(Head::Complete(std::mem::take(&mut self.used)));
             } else {
                 // `name: value`; anything else (obs-fold, no colon, a bad name) is ureq's to
@@ -1063,12 +1072,14 @@ impl HeadReader {
                 }
             }
             self.pos = end;
+            self.searched = 0;
         }
     }
 
     /// Everything received and not handed on, as it arrived; the reader starts over.
     fn take_all(&mut self) -> Vec<u8> {
         self.pos = 0;
+        self.searched = 0;
         self.used.clear();
         std::mem::take(&mut self.buf)
     }
@@ -1664,6 +1675,15 @@ mod tests {
             reader(format!("{longer}\r\n").as_bytes()).scan(),
             Err(HeadTooLarge::Line)
         );
+        // The same line arriving in pieces: each byte looked at once, the limit still holds.
+        let mut r = reader(b"HTTP/1.1 200 OK\r\nX: ");
+        let mut result = r.scan();
+        while result == Ok(Head::Partial) {
+            r.buf.extend_from_slice(&[b'a'; 1000]);
+            result = r.scan();
+        }
+        assert_eq!(result, Err(HeadTooLarge::Line));
+        assert!(r.buf.len() < MAX_HEADER_LINE + 2000);
         // Short lines without end: the whole head's limit.
         let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
         while head.len() <= MAX_HEAD {
