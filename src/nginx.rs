@@ -649,7 +649,7 @@ pub struct Master {
 impl Master {
     /// Check that `pid` (read from `pidfile`, named in messages) is a live nginx master: a
     /// process, not a thread, not a zombie, titled `nginx: master process`, executing an nginx
-    /// binary (one named `nginx` or `nginx-*`, or `nginx`, the `--nginx BIN` given). Like
+    /// binary (one named `nginx` or `nginx-*`, or the `--nginx BIN` given as `nginx`). Like
     /// `ps -o stat=,args= -p PID` and `ls -l /proc/PID/exe`, but pinned: the pidfd is opened
     /// before the checks.
     pub fn verify(pid: i32, pidfile: &Path, nginx: Option<&Path>) -> Result<Master> {
