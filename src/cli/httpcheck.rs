@@ -72,7 +72,8 @@ struct Args {
     )]
     expect: StatusSet,
 
-    /// Extra request header `Name: value` (repeatable); `Host: NAME` picks a virtual host
+    /// Extra request header `Name: value` (repeatable); `Host: NAME` picks a virtual host;
+    /// `Name;` sends it empty, `Name:` leaves out the automatic User-Agent or Accept (as curl)
     #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = parse_header, action = clap::ArgAction::Append)]
     headers: Vec<Header>,
 
@@ -549,6 +550,7 @@ mod tests {
             &["--connect-timeout", "0", "http://x.test/"],
             &["-e", "2xx", "http://x.test/"],
             &["-H", "nocolon", "http://x.test/"],
+            &["-n", "-H", "Host:", "http://x.test/"],
             &["--body-match", "(", "http://x.test/"],
             &["--max-filesize", "1T", "http://x.test/"],
             &["-w", "%{nope}", "http://x.test/"],

@@ -24,7 +24,8 @@ const MAX_WAIT: u32 = 3600;
 ///
 /// Replaces `kill -HUP $(cat /run/nginx.pid)` (and the classic script's mistaken
 /// `kill -USR1 'cat nginx.pid'`). Refuses pidfiles holding 0, 1, negative or garbage values,
-/// symbolic links, and PIDs that are not an nginx master process: nothing is signalled then.
+/// symbolic links, and PIDs that are not an nginx master process (by its title and by the
+/// binary it executes): nothing is signalled then.
 #[derive(Debug, Parser)]
 #[command(name = PROG, version, after_help = crate::exit::EXIT_HELP)]
 pub struct Args {
@@ -42,8 +43,10 @@ pub struct Args {
     #[arg(short = 't', long = "test")]
     pub test: bool,
 
-    /// The nginx binary for -t [default: the one the running master executes]
-    #[arg(long = "nginx", value_name = "BIN", requires = "test")]
+    /// The nginx binary: the master may run it under any name (else only binaries named nginx
+    /// or nginx-* are taken for nginx), and -t runs it [default for -t: the one the running
+    /// master executes]
+    #[arg(long = "nginx", value_name = "BIN")]
     pub nginx: Option<PathBuf>,
 
     /// The configuration file for -t [default: the master's own -c, else nginx's built-in path]
@@ -109,7 +112,7 @@ pub fn run(args: &Args) -> Result<u8> {
         None => nginx::find_pidfile(&nginx::DEFAULT_PIDFILES)?,
     };
     let pid = nginx::read_pidfile(&pidfile)?;
-    let master = Master::verify(pid, &pidfile)?;
+    let master = Master::verify(pid, &pidfile, args.nginx.as_deref())?;
     if args.test {
         ConfigTest::for_master(&master, args.nginx.as_deref(), args.conf.as_deref())?
             .run(nginx::CONFIG_TEST_TIMEOUT)?;
@@ -230,13 +233,13 @@ mod tests {
     }
 
     #[test]
-    fn conf_and_nginx_only_make_sense_with_test() {
+    fn conf_only_makes_sense_with_test() {
         assert_eq!(parse(&["-c", "/x.conf"]).expect_err("-c").exit_code(), 2);
-        assert_eq!(
-            parse(&["--nginx", "/x"]).expect_err("--nginx").exit_code(),
-            2
-        );
         assert_eq!(parse(&["-q", "-v"]).expect_err("-q -v").exit_code(), 2);
+        // --nginx also names the binary the master must run: it stands alone.
+        let a = parse(&["--nginx", "/opt/web/sbin/web"]).expect("--nginx");
+        assert_eq!(a.nginx, Some(PathBuf::from("/opt/web/sbin/web")));
+        assert!(!a.test);
     }
 
     #[test]
