@@ -236,12 +236,28 @@ fn family(addr: IpAddr) -> AddressFamily {
 
 /// Every address of one family on the machine, like `ip -4 addr show` / `ip -6 addr show`.
 pub fn list(sock: &mut Socket, ipv6: bool) -> Result<Vec<Entry>> {
+    dump(
+        sock,
+        if ipv6 {
+            AddressFamily::Inet6
+        } else {
+            AddressFamily::Inet
+        },
+    )
+}
+
+/// Every address on the machine, IPv4 and IPv6, in one dump, like `ip addr show`.
+///
+/// This (with [`list`]) is vipkit's one reader of which addresses an interface holds: a
+/// labelled IPv4 address (`eth0:ha1`) is filed under its interface's index here, whereas
+/// `getifaddrs(3)` files it under the label's name.
+pub fn list_all(sock: &mut Socket) -> Result<Vec<Entry>> {
+    dump(sock, AddressFamily::Unspec)
+}
+
+fn dump(sock: &mut Socket, family: AddressFamily) -> Result<Vec<Entry>> {
     let mut req = AddressMessage::default();
-    req.header.family = if ipv6 {
-        AddressFamily::Inet6
-    } else {
-        AddressFamily::Inet
-    };
+    req.header.family = family;
     let replies = sock
         .dump(RouteNetlinkMessage::GetAddress(req))
         .map_err(|e| Error::os("list addresses", e, ""))?;

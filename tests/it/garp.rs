@@ -562,3 +562,51 @@ fn without_cap_net_raw_exits_3_naming_it() {
         .expect(3);
     assert!(out.stderr.contains("CAP_NET_RAW"), "{out}");
 }
+
+/// The README's flow: a VIP bound with a label (`eth0:ha1`) is an address of eth0 for garp,
+/// whether vip-bind or `ip addr add ... label` put it there, and `-I eth0:ha1` means eth0.
+#[test]
+fn labelled_vips_are_addresses_of_their_interface() {
+    if !need_root() {
+        return;
+    }
+    let t = moved(VIP1, "24");
+    t.lb2
+        .ip(&["addr", "del", &format!("{VIP1}/24"), "dev", "eth0"]);
+    t.lb2
+        .tool("vip-bind")
+        .args(["--host-route", "eth0:ha1", &format!("{VIP1}/24")])
+        .ok();
+    garp_ok(&t, &["-I", "eth0", "-c", "1", "-s", VIP1, GW]);
+    assert!(
+        gateway_maps(&t, VIP1, MAC2),
+        "gateway still maps {VIP1} to {:?}",
+        t.gw.neigh(VIP1)
+    );
+    t.lb2.ip(&[
+        "addr",
+        "add",
+        &format!("{VIP2}/24"),
+        "dev",
+        "eth0",
+        "label",
+        "eth0:ha2",
+    ]);
+    garp_ok(&t, &["-I", "eth0", "-U", "-s", VIP2]);
+    garp_ok(&t, &["-I", "eth0:ha2", "-U", "-s", VIP2]);
+    garp_ok(&t, &["-I", "eth0:ha1", "-s", VIP2, GW]);
+    // Still refused for an address eth0 does not hold, under any label.
+    let out = t
+        .lb2
+        .tool("garp")
+        .args(["-I", "eth0:ha1", "-s", "198.51.100.9", GW])
+        .expect(1);
+    assert!(out.stderr.contains("not an address of eth0"), "{out}");
+    // A malformed alias is a usage error naming it.
+    let out = t
+        .lb2
+        .tool("garp")
+        .args(["-I", "eth0:", "-s", VIP1])
+        .expect(2);
+    assert!(out.stderr.contains("eth0:"), "{out}");
+}
