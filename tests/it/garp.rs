@@ -610,3 +610,97 @@ fn labelled_vips_are_addresses_of_their_interface() {
         .expect(2);
     assert!(out.stderr.contains("eth0:"), "{out}");
 }
+
+/// The processes in the PID namespace of `pid`, other than `pid` itself: (pid, state).
+fn others_in_pid_ns(pid: i32) -> Vec<(i32, String)> {
+    let ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).expect("pid namespace");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(p) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if p == pid
+            || std::fs::read_link(format!("/proc/{p}/ns/pid"))
+                .ok()
+                .as_ref()
+                != Some(&ns)
+        {
+            continue;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .unwrap_or("?")
+            .to_string();
+        out.push((p, state));
+    }
+    out
+}
+
+/// A tool leaves no process behind: under an init that never reaps (a container whose PID 1 is
+/// not a reaper), every garp call would otherwise leave a zombie.
+#[test]
+fn garp_leaves_no_process_behind_where_init_does_not_reap() {
+    if !need_root() {
+        return;
+    }
+    let t = topo();
+    t.lb2
+        .ip(&["addr", "add", &format!("{VIP1}/24"), "dev", "eth0"]);
+    // `sleep` as PID 1 of a new PID namespace (inside lb2's network namespace) reaps nothing.
+    let unshare = t
+        .lb2
+        .cmd("unshare")
+        .args(["--pid", "--fork", "sleep", "60"])
+        .timeout(Duration::from_secs(70))
+        .spawn();
+    let parent = unshare.pid() as i32;
+    let mut init = 0;
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            init = child_of(parent).unwrap_or(0);
+            init != 0
+        }),
+        "the namespace's init did not start"
+    );
+    let garp = crate::util::bin("garp");
+    for args in [
+        &["-I", "eth0", "-c", "2", "-i", "0", "-s", VIP1, GW][..],
+        &["-I", "eth0", "-U", "-s", VIP1],
+        &["-I", "eth0", "-D", "-w", "0.05", VIP2],
+    ] {
+        Cmd::new("nsenter")
+            .args(["-t", &init.to_string(), "-p", "-n", "--"])
+            .arg(&garp)
+            .args(args)
+            .ok();
+    }
+    // Anything garp left would exit (and stay a zombie) within milliseconds.
+    std::thread::sleep(Duration::from_millis(300));
+    let left = others_in_pid_ns(init);
+    assert!(
+        left.is_empty(),
+        "left behind in the PID namespace: {left:?}"
+    );
+    drop(unshare);
+}
+
+/// The first child of `pid` found in /proc, if any.
+fn child_of(pid: i32) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let p: i32 = e.file_name().to_str()?.parse().ok()?;
+        let status = std::fs::read_to_string(format!("/proc/{p}/status")).ok()?;
+        let ppid: i32 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("PPid:"))?
+            .trim()
+            .parse()
+            .ok()?;
+        (ppid == pid).then_some(p)
+    })
+}
