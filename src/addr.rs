@@ -85,7 +85,9 @@ pub fn max_prefix(addr: IpAddr) -> u8 {
 }
 
 /// Parse `ADDR` or `ADDR/PREFIX`. Rejects what can never be a VIP (unspecified, multicast,
-/// loopback, limited broadcast) with a usage error naming the value.
+/// loopback, limited broadcast, IPv4-mapped IPv6) with a usage error naming the value. The
+/// prefix length is decimal digits without a sign or leading zeros (`/024` is refused, as a
+/// typo is likelier than an intent).
 pub fn parse_addr(text: &str) -> Result<(IpAddr, Option<u8>)> {
     let (a, p) = match text.split_once('/') {
         Some((a, p)) => (a, Some(p)),
@@ -97,16 +99,16 @@ pub fn parse_addr(text: &str) -> Result<(IpAddr, Option<u8>)> {
     let prefix = match p {
         None => None,
         Some(p) => {
-            let n: u8 = p
-                .parse()
-                .ok()
+            let bad =
+                |why: String| Error::usage(format!("invalid prefix length in {text:?}: {why}"));
+            if p.len() > 1 && p.starts_with('0') {
+                return Err(bad("leading zeros are not allowed".into()));
+            }
+            let n: u8 = Some(p)
+                .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|p| p.parse().ok())
                 .filter(|n| *n >= 1 && *n <= max_prefix(addr))
-                .ok_or_else(|| {
-                    Error::usage(format!(
-                        "invalid prefix length in {text:?}: expected 1 to {}",
-                        max_prefix(addr)
-                    ))
-                })?;
+                .ok_or_else(|| bad(format!("expected 1 to {}", max_prefix(addr))))?;
             Some(n)
         }
     };
@@ -114,7 +116,15 @@ pub fn parse_addr(text: &str) -> Result<(IpAddr, Option<u8>)> {
         IpAddr::V4(v4) => {
             v4.is_unspecified() || v4.is_multicast() || v4.is_loopback() || v4.is_broadcast()
         }
-        IpAddr::V6(v6) => v6.is_unspecified() || v6.is_multicast() || v6.is_loopback(),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return Err(Error::usage(format!(
+                    "not a usable VIP address: {v6} is an IPv4-mapped IPv6 address \
+                     (bind {v4} instead)"
+                )));
+            }
+            v6.is_unspecified() || v6.is_multicast() || v6.is_loopback()
+        }
     };
     if unusable {
         return Err(Error::usage(format!("not a usable VIP address: {addr}")));
@@ -183,7 +193,12 @@ pub fn validate(
         (IpAddr::V4(_), Broadcast::Computed) if prefix >= 31 => None,
         (IpAddr::V4(a), Broadcast::Computed) => Some(Ipv4Addr::from(u32::from(a) | !mask4(prefix))),
         (IpAddr::V4(a), Broadcast::Explicit(b)) => {
-            if !covers(IpAddr::V4(a), prefix, IpAddr::V4(b)) || b == a {
+            if b == a {
+                return Err(Error::usage(format!(
+                    "broadcast {b} equals the address {a}/{prefix}"
+                )));
+            }
+            if !covers(IpAddr::V4(a), prefix, IpAddr::V4(b)) {
                 return Err(Error::usage(format!(
                     "broadcast {b} is outside the subnet of {a}/{prefix}"
                 )));
@@ -199,6 +214,17 @@ pub fn validate(
                 "{a} is the {what} address of {a}/{prefix}, not a host address"
             )));
         }
+    }
+    // The subnet-router anycast address (host part all zero) belongs to every router of the
+    // subnet; the kernel joins it itself below /127 (RFC 4291 2.6.1, RFC 6164 for /127).
+    if let IpAddr::V6(a) = addr
+        && prefix < 127
+        && u128::from(a) & !u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0) == 0
+    {
+        return Err(Error::usage(format!(
+            "{a} is the subnet-router anycast (network) address of {a}/{prefix}, not a host \
+             address"
+        )));
     }
     if label.is_some() && addr.is_ipv6() {
         return Err(Error::usage(format!(
@@ -686,6 +712,56 @@ mod tests {
         ] {
             assert_eq!(parse_addr(bad).unwrap_err().exit_code(), 2, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn prefix_lengths_are_plain_decimal() {
+        for bad in [
+            "198.51.100.2/024",
+            "198.51.100.2/+24",
+            "198.51.100.2/",
+            "2001:db8::2/064",
+        ] {
+            let e = parse_addr(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(e.to_string().contains(bad), "{e}");
+        }
+        assert!(
+            parse_addr("198.51.100.2/024")
+                .unwrap_err()
+                .to_string()
+                .contains("leading zeros")
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_and_subnet_router_anycast_are_not_vips() {
+        let e = parse_addr("::ffff:198.51.100.9").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("::ffff:198.51.100.9"), "{e}");
+        assert!(e.to_string().contains("IPv4-mapped"), "{e}");
+        let net: IpAddr = "2001:db8::".parse().unwrap();
+        let e = validate(net, 64, None, Broadcast::None).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("2001:db8::/64"), "{e}");
+        // /127 and /128 have no subnet-router anycast address (RFC 6164); hosts are fine.
+        assert!(validate(net, 127, None, Broadcast::None).is_ok());
+        assert!(validate(net, 128, None, Broadcast::None).is_ok());
+        assert!(validate(IpAddr::V6(DOC_V6), 64, None, Broadcast::None).is_ok());
+    }
+
+    #[test]
+    fn broadcast_equal_to_the_address_says_so() {
+        let a = v4("198.51.100.2");
+        let e = validate(
+            a,
+            24,
+            None,
+            Broadcast::Explicit("198.51.100.2".parse().unwrap()),
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("equals the address"), "{e}");
     }
 
     fn entry(addr: &str, prefix: u8, secondary: bool) -> Entry {

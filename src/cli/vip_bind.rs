@@ -122,6 +122,7 @@ pub fn parse_target(
     let mut it = words.iter();
     let mut seen_mask = false;
     let mut seen_brd = false;
+    let mut seen_extra: Vec<&str> = Vec::new();
     while let Some(word) = it.next() {
         match word.as_str() {
             "broadcast" => {
@@ -141,7 +142,10 @@ pub fn parse_target(
                     )));
                 }
                 let p = addr::netmask_prefix(v)?;
-                if seen_mask || prefix.is_some_and(|x| x != p) {
+                if seen_mask {
+                    return Err(Error::usage(format!("netmask given twice: {v}")));
+                }
+                if prefix.is_some_and(|x| x != p) {
                     return Err(Error::usage(format!(
                         "netmask {v} contradicts the prefix of {addr_text}"
                     )));
@@ -149,7 +153,12 @@ pub fn parse_target(
                 seen_mask = true;
                 prefix = Some(p);
             }
-            w if extra.contains(&w) => {}
+            w if extra.contains(&w) => {
+                if seen_extra.contains(&w) {
+                    return Err(Error::usage(format!("{w} given twice")));
+                }
+                seen_extra.push(w);
+            }
             w => {
                 let mut expected = vec!["broadcast B", "netmask M"];
                 expected.extend_from_slice(extra);
@@ -288,8 +297,9 @@ pub fn run(args: &Args) -> Result<u8> {
         .iter()
         .find(|e| e.index == index && e.addr == t.addr);
 
-    // No prefix given: the prefix of the interface address that covers ADDR, else /32 (/128).
-    let prefix = t.prefix.unwrap_or_else(|| {
+    // No prefix given: the one ADDR is bound with here (a missing prefix matches any, like a
+    // missing label), else that of the interface address that covers ADDR, else /32 (/128).
+    let prefix = t.prefix.or(here.map(|e| e.prefix)).unwrap_or_else(|| {
         entries
             .iter()
             .find(|e| {
@@ -697,6 +707,38 @@ mod tests {
             assert_eq!(e.exit_code(), 2, "{t} {a} {w:?}: {e}");
             assert!(e.to_string().contains(needle), "{e} should name {needle}");
         }
+    }
+
+    #[test]
+    fn a_word_given_twice_says_so() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["up", "up"], "up given twice"),
+            (
+                &["netmask", "255.255.255.0", "netmask", "255.255.255.0"],
+                "netmask given twice",
+            ),
+            (
+                &["broadcast", "198.51.100.255", "broadcast", "198.51.100.255"],
+                "broadcast given twice",
+            ),
+        ];
+        for (w, needle) in cases {
+            let e = target("eth0:1", "198.51.100.2", w).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains(needle), "{e}");
+        }
+        let e = parse_target(
+            "eth0",
+            "198.51.100.2",
+            None,
+            None,
+            &words(&["down", "down"]),
+            &["down"],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("down given twice"), "{e}");
+        // A netmask that agrees with the prefix is not a repetition.
+        assert!(target("eth0", "198.51.100.2/24", &["netmask", "255.255.255.0"]).is_ok());
     }
 
     #[test]

@@ -580,3 +580,85 @@ fn an_equal_host_route_on_another_device_is_a_conflict() {
         .args(["--check", "--host-route", "eth0:ha1", VIP])
         .ok();
 }
+
+#[test]
+fn address_nits_are_usage_errors_that_say_what_is_wrong() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    let before = ns.addrs("eth0");
+    let cases: &[(&[&str], &str)] = &[
+        (&["eth0:1", VIP, "up", "up"], "up given twice"),
+        (
+            &[
+                "eth0:1",
+                VIP,
+                "netmask",
+                "255.255.255.0",
+                "netmask",
+                "255.255.255.0",
+            ],
+            "netmask given twice",
+        ),
+        (
+            &["--broadcast", VIP, "eth0", "198.51.100.2/24"],
+            "equals the address",
+        ),
+        (&["eth0:1", VIP, "broadcast", VIP], "equals the address"),
+        (&["eth0", "198.51.100.2/024"], "198.51.100.2/024"),
+        (&["eth0", "198.51.100.2/+24"], "198.51.100.2/+24"),
+        (&["eth0", "2001:db8::/64"], "2001:db8::/64"),
+        (&["eth0", "2001:db8::"], "2001:db8::/64"),
+        (&["eth0", "::ffff:198.51.100.9"], "::ffff:198.51.100.9"),
+    ];
+    for (args, needle) in cases {
+        let out = bind(&ns).args(*args).expect(2);
+        let line = out.stderr.trim_end();
+        assert!(
+            !line.contains('\n') && line.starts_with("vip-bind: "),
+            "{out}"
+        );
+        assert!(line.contains(needle), "should say {needle:?}: {out}");
+        assert!(
+            !line.contains("outside") && !line.contains("contradicts"),
+            "{out}"
+        );
+    }
+    assert_eq!(ns.addrs("eth0"), before, "nothing applied");
+    let out = unbind(&ns).args(["eth0:1", VIP, "down", "down"]).expect(2);
+    assert!(out.stderr.contains("down given twice"), "{out}");
+    // Still fine: an IPv6 host address, a /127 pair, a prefix that agrees with the netmask.
+    bind(&ns).args(["eth0", "2001:db8::/127"]).ok();
+    bind(&ns)
+        .args([
+            "eth0:1",
+            "198.51.100.2/24",
+            "netmask",
+            "255.255.255.0",
+            "up",
+        ])
+        .ok();
+}
+
+#[test]
+fn without_a_prefix_the_bound_prefix_matches() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    bind(&ns).args(["eth0", "198.51.100.30/32"]).ok();
+    let before = ns.addrs("eth0");
+    let out = bind(&ns)
+        .args(["--check", "-v", "eth0", "198.51.100.30"])
+        .ok();
+    assert_eq!(out.stdout, "bound 198.51.100.30/32 dev eth0\n");
+    let out = bind(&ns).args(["-v", "eth0", "198.51.100.30"]).ok();
+    assert_eq!(out.stdout, "present 198.51.100.30/32 dev eth0\n");
+    assert_eq!(ns.addrs("eth0"), before);
+    // A prefix given must still match.
+    bind(&ns)
+        .args(["--check", "eth0", "198.51.100.30/24"])
+        .expect(1);
+    bind(&ns).args(["eth0", "198.51.100.30/24"]).expect(4);
+}
