@@ -339,9 +339,15 @@ pub fn run(args: &Args) -> Result<u8> {
             (None, _, Some(o), _) => Some(format!("on {} instead", dev_name(o.index))),
             (None, _, None, _) => Some(format!("not on {dev}")),
             (Some(_), Some(why), _, _) => Some(why.clone()),
-            (Some(_), None, _, Some(r)) if args.host_route => {
-                Some(format!("host route is {}", r.describe(dev_name)))
-            }
+            (Some(_), None, _, Some(r)) => Some(format!(
+                "host route {} {}",
+                r.describe(dev_name),
+                if route_here {
+                    "competes with ours"
+                } else {
+                    "instead"
+                }
+            )),
             (Some(_), None, _, _) if args.host_route && !route_here => {
                 Some("host route missing".to_string())
             }
