@@ -37,7 +37,7 @@ const DEFAULT_DAD_WAIT: Duration = Duration::from_secs(1);
     override_usage = "garp [-U|-A|--both] [-c COUNT] [-i SECONDS] [-w SECONDS] [-q|-v] [--force] -I IFACE [-s SOURCE] [TARGET]\n       garp -D [-c COUNT] [-i SECONDS] [-w SECONDS] [-q|-v] -I IFACE TARGET"
 )]
 pub struct Args {
-    /// Interface to send on (an `IFACE:LABEL` alias name means IFACE)
+    /// Interface to send on (an alias name IFACE:LABEL means IFACE, whatever label SOURCE has)
     #[arg(short = 'I', long = "interface", value_name = "IFACE")]
     pub interface: String,
 
@@ -170,11 +170,19 @@ impl Args {
         }
     }
 
-    /// The interface name without an `:LABEL` alias suffix.
-    pub fn device(&self) -> &str {
-        self.interface
-            .split_once(':')
-            .map_or(self.interface.as_str(), |(dev, _)| dev)
+    /// The interface name without an `:LABEL` alias suffix: `-I eth0:ha1` sends on eth0, as
+    /// the kernel resolves an alias name for `ifconfig`, `route` and the classic `arping`. The
+    /// label must be well formed (`eth0:` is a usage error); which label SOURCE carries does
+    /// not matter, ARP being per interface.
+    pub fn device(&self) -> Result<&str> {
+        match self.interface.split_once(':') {
+            None => Ok(self.interface.as_str()),
+            Some((dev, _)) => {
+                iface::check_name(dev)?;
+                crate::addr::check_label(dev, &self.interface)?;
+                Ok(dev)
+            }
+        }
     }
 }
 
@@ -303,7 +311,7 @@ pub fn plan(args: &Args, iface: &Interface) -> Result<Plan> {
 pub fn run(args: &Args) -> Result<u8> {
     // Pure checks first, so that a bad command line is exit 2 whatever the interface.
     check_addresses(args)?;
-    let iface = iface::lookup(args.device())?;
+    let iface = iface::lookup(args.device()?)?;
     let plan = plan(args, &iface)?;
     let answer = arp::execute(&plan, &mut |line| {
         if args.verbose {
@@ -584,11 +592,13 @@ mod tests {
 
     #[test]
     fn alias_names_mean_the_device() {
-        assert_eq!(
-            args("-I eth0:ha1 -s 198.51.100.2").unwrap().device(),
-            "eth0"
-        );
-        assert_eq!(args("-I eth0 -s 198.51.100.2").unwrap().device(), "eth0");
+        let device = |line: &str| args(line).unwrap().device().map(str::to_string);
+        assert_eq!(device("-I eth0:ha1 -s 198.51.100.2").unwrap(), "eth0");
+        assert_eq!(device("-I eth0 -s 198.51.100.2").unwrap(), "eth0");
+        for bad in ["eth0:", "eth0:a/b", "eth0:waytoolonglabel", ":ha1"] {
+            let e = device(&format!("-I {bad} -s 198.51.100.2")).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}: {e}");
+        }
     }
 
     #[test]

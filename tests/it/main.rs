@@ -5,6 +5,7 @@ mod netns;
 mod nginx;
 mod util;
 
+mod classic;
 mod docs;
 mod garp;
 mod httpcheck;
