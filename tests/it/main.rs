@@ -8,6 +8,7 @@ mod util;
 mod docs;
 mod garp;
 mod httpcheck;
+mod man;
 mod nginx_reload;
 mod supervisor;
 mod vip_bind;
