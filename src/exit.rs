@@ -27,6 +27,47 @@ pub const NOPERM: u8 = 3;
 /// Conflict: duplicate address on the network, or collision with existing state.
 pub const CONFLICT: u8 = 4;
 
+/// One row of the exit-code table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Code {
+    pub code: u8,
+    /// One word: `success`, `failure`, `usage`, `no privilege`, `conflict`.
+    pub name: &'static str,
+    /// What the code means for every tool; each tool adds its own notes (`EXIT_NOTES`).
+    pub meaning: &'static str,
+}
+
+/// The table every tool, man page and `--help` shows (DESIGN.md "Exit status").
+pub const TABLE: [Code; 5] = [
+    Code {
+        code: SUCCESS,
+        name: "success",
+        meaning: "the asked-for state holds (changed now or already so), the check passed, \
+                  packets sent.",
+    },
+    Code {
+        code: FAILURE,
+        name: "failure",
+        meaning: "could not be done now, or the check failed.",
+    },
+    Code {
+        code: USAGE,
+        name: "usage",
+        meaning: "the command as written can never succeed (bad flag, address or number).",
+    },
+    Code {
+        code: NOPERM,
+        name: "no privilege",
+        meaning: "EPERM or EACCES; the message names the capability.",
+    },
+    Code {
+        code: CONFLICT,
+        name: "conflict",
+        meaning: "the address answers from another host, or the request collides with \
+                  existing state, and --force was not given.",
+    },
+];
+
 /// The EXIT STATUS text every `--help` ends with.
 pub const EXIT_HELP: &str = "\
 Exit status:

@@ -20,6 +20,33 @@ use crate::iface::{self, Interface};
 
 const PROG: &str = "garp";
 
+/// What each exit code means for `garp`, beside the shared table (`exit::TABLE`): `--help` and
+/// the man page's EXIT STATUS show both.
+pub const EXIT_NOTES: &[(u8, &str)] = &[
+    (
+        exit::SUCCESS,
+        "With -D: nobody answered within the deadline.",
+    ),
+    (
+        exit::FAILURE,
+        "No such interface; interface down, without carrier, without an Ethernet address or NOARP; SOURCE not an address of IFACE (without --force); no IPv4 address to send an ordinary request from; a send failed.",
+    ),
+    (
+        exit::USAGE,
+        "A bad flag, address, count (-c 0) or number of seconds; source and target of different families; an IPv6 target other than the source; -D without TARGET; nothing to announce.",
+    ),
+    (exit::NOPERM, "Opening the packet socket needs CAP_NET_RAW."),
+    (
+        exit::CONFLICT,
+        "With -D: another host answered for TARGET; the message names its MAC address.",
+    ),
+];
+
+/// The clap definition of `garp` (for the generated man page and completions).
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
+
 /// How long `-D` waits for an answer when `-w` is not given.
 const DEFAULT_DAD_WAIT: Duration = Duration::from_secs(1);
 

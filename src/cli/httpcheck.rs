@@ -15,10 +15,34 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::error::{Error, Result};
-use crate::exit::EXIT_HELP;
+use crate::exit::{self, EXIT_HELP};
 use crate::http::{self, Header, Method, Outcome, Probe, StatusSet, Target, TlsOptions};
 
 const PROG: &str = "httpcheck";
+
+/// What each exit code means for `httpcheck`, beside the shared table (`exit::TABLE`): `--help` and
+/// the man page's EXIT STATUS show both.
+pub const EXIT_NOTES: &[(u8, &str)] = &[
+    (
+        exit::SUCCESS,
+        "The status code is one of CODES, the body arrived whole within --max-filesize and matched --body-match if given; with -n: the URL and options are valid.",
+    ),
+    (
+        exit::FAILURE,
+        "Another status code, no answer before the deadline, connection refused, no route, name not found, TLS or certificate failure, a malformed answer, a body too large or not matching.",
+    ),
+    (
+        exit::USAGE,
+        "An unknown flag (curl's included), a bad URL, number, code list, header, regular expression, -w format or --cacert file.",
+    ),
+    (exit::NOPERM, super::NOT_USED),
+    (exit::CONFLICT, super::NOT_USED),
+];
+
+/// The clap definition of `httpcheck` (for the generated man page and completions).
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
 
 /// Check that URL answers with an expected HTTP status, within a deadline that always holds.
 ///

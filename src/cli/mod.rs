@@ -9,6 +9,9 @@ pub mod nginx_reload;
 pub mod vip_bind;
 pub mod vip_unbind;
 
+/// The `EXIT_NOTES` entry of a code a tool never exits with.
+pub const NOT_USED: &str = "not used";
+
 /// Seconds as every vipkit tool takes them, like `arping -i` and `curl -m`: digits with an
 /// optional fraction (`1`, `0.2`, `.5`, `2.`), from 0 to `max`. No sign, exponent, `inf` or
 /// `nan`. The error names the value, for clap's `invalid value` line.

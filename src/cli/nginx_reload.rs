@@ -13,9 +13,37 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 
 use crate::error::Result;
+use crate::exit;
 use crate::nginx::{self, Action, ConfigTest, Master, Outcome};
 
 const PROG: &str = "nginx-reload";
+
+/// What each exit code means for `nginx-reload`, beside the shared table (`exit::TABLE`): `--help` and
+/// the man page's EXIT STATUS show both.
+pub const EXIT_NOTES: &[(u8, &str)] = &[
+    (
+        exit::SUCCESS,
+        "Signalled and confirmed: new workers after a reload, reopened logs, master gone after quit/stop; or just signalled, with --wait 0, or (with a warning) a reopen whose result cannot be seen.",
+    ),
+    (
+        exit::FAILURE,
+        "Nothing signalled: no pidfile found, a refused pidfile, no such process, not an nginx master (by its title or by the binary it executes), the configuration test failed. Or signalled but not confirmed: nginx refused the new configuration and kept its old workers, could not reopen a log file, or the master did not exit within --wait.",
+    ),
+    (
+        exit::USAGE,
+        "An unknown option or signal name, a bad --wait value, -c without -t.",
+    ),
+    (
+        exit::NOPERM,
+        "No privilege to signal the master (CAP_KILL), or to read the pidfile.",
+    ),
+    (exit::CONFLICT, super::NOT_USED),
+];
+
+/// The clap definition of `nginx-reload` (for the generated man page and completions).
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
 
 /// The longest `--wait` accepted, in seconds.
 const MAX_WAIT: u32 = 3600;

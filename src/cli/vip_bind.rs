@@ -19,6 +19,32 @@ use crate::netlink::Socket;
 
 const PROG: &str = "vip-bind";
 
+/// What each exit code means for `vip-bind`, beside the shared table (`exit::TABLE`): `--help` and
+/// the man page's EXIT STATUS show both.
+pub const EXIT_NOTES: &[(u8, &str)] = &[
+    (
+        exit::FAILURE,
+        "No such interface, or the kernel refused the change; with --check: ADDR is not bound as described.",
+    ),
+    (
+        exit::USAGE,
+        "A bad address, prefix, netmask, broadcast address, label or legacy word.",
+    ),
+    (
+        exit::NOPERM,
+        "The capability is CAP_NET_ADMIN (CAP_NET_RAW for --dad).",
+    ),
+    (
+        exit::CONFLICT,
+        "Another host answers for the address (--dad), or it is on another interface, or on IFACE with another prefix length, label or broadcast address; with --host-route, a host route to it goes through another device.",
+    ),
+];
+
+/// The clap definition of `vip-bind` (for the generated man page and completions).
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
+
 /// Bind a virtual IP to an interface (ifconfig IF:LABEL VIP ... up, route add -host).
 ///
 /// Idempotent: binding an address that is already bound as described succeeds and changes

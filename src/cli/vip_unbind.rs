@@ -17,6 +17,33 @@ use crate::netlink::Socket;
 
 const PROG: &str = "vip-unbind";
 
+/// What each exit code means for `vip-unbind`, beside the shared table (`exit::TABLE`): `--help` and
+/// the man page's EXIT STATUS show both.
+pub const EXIT_NOTES: &[(u8, &str)] = &[
+    (
+        exit::SUCCESS,
+        "The address is not on the interface now (removed now, or already absent).",
+    ),
+    (
+        exit::FAILURE,
+        "No such interface, or the kernel refused the change.",
+    ),
+    (
+        exit::USAGE,
+        "A bad address, prefix, netmask, label or legacy word.",
+    ),
+    (exit::NOPERM, "The capability is CAP_NET_ADMIN."),
+    (
+        exit::CONFLICT,
+        "The address is a primary address whose removal would make the kernel remove the secondary addresses of its subnet too, or it is bound with another prefix length or label than given.",
+    ),
+];
+
+/// The clap definition of `vip-unbind` (for the generated man page and completions).
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
+
 /// Remove a virtual IP from an interface (ifconfig IF:LABEL down, route del -host).
 ///
 /// An address that is not there is success. The host route ADDR/32 dev IFACE is removed too.

@@ -9,6 +9,7 @@ mod classic;
 mod docs;
 mod garp;
 mod httpcheck;
+mod man;
 mod nginx_reload;
 mod supervisor;
 mod vip_bind;
