@@ -299,7 +299,7 @@ fn dump(sock: &mut Socket, family: AddressFamily) -> Result<Vec<Entry>> {
     req.header.family = family;
     let replies = sock
         .dump(RouteNetlinkMessage::GetAddress(req))
-        .map_err(|e| Error::os("list addresses", e, ""))?;
+        .map_err(|e| Error::sys("list addresses", e))?;
     let mut out = Vec::new();
     for msg in replies {
         let RouteNetlinkMessage::NewAddress(m) = msg else {
@@ -487,7 +487,7 @@ pub fn host_routes(sock: &mut Socket, addr: IpAddr) -> Result<Vec<HostRoute>> {
     req.header.address_family = family(addr);
     let replies = sock
         .dump(RouteNetlinkMessage::GetRoute(req))
-        .map_err(|e| Error::os("list routes", e, ""))?;
+        .map_err(|e| Error::sys("list routes", e))?;
     let want = RouteAddress::from(addr);
     let mut out = Vec::new();
     for msg in replies {

@@ -562,7 +562,7 @@ pub fn execute(plan: &Plan, report: &mut dyn FnMut(&str)) -> Result<Option<Mac>>
             ),
             None => format!(
                 "{iface}: no answer for {target} within {}s: free",
-                fmt_secs(plan.deadline.unwrap_or_default())
+                crate::secs::show(plan.deadline.unwrap_or_default())
             ),
         });
     }
@@ -614,11 +614,6 @@ fn listen(
         }
     }
     Ok(None)
-}
-
-fn fmt_secs(d: Duration) -> String {
-    let s = format!("{:.3}", d.as_secs_f64());
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// A raw `AF_PACKET` socket on one interface, like the one `arping` opens.

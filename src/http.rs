@@ -42,7 +42,7 @@ use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, Transport,
 };
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, lowercase_first, os_reason};
 
 /// Default total deadline, like `curl -m 2`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -282,7 +282,7 @@ pub struct TlsOptions {
 /// Read the PEM certificates of `path` (for `--cacert`), like curl's `--cacert FILE`.
 pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     let data =
-        std::fs::read(path).map_err(|e| Error::os(format!("read {}", path.display()), e, ""))?;
+        std::fs::read(path).map_err(|e| Error::sys(format!("read {}", path.display()), e))?;
     let mut certs = Vec::new();
     for item in CertificateDer::pem_slice_iter(&data) {
         let cert = item.map_err(|e| {
@@ -540,13 +540,7 @@ pub fn check(probe: &Probe) -> Outcome {
 
 /// `PHASE: timed out after Ns`: where the check was when `deadline` (as given) passed.
 fn timed_out(phase: Phase, deadline: Duration) -> String {
-    format!("{phase}: timed out after {}s", secs(deadline))
-}
-
-/// Seconds without trailing zeros, as they are written on the command line: `2`, `0.5`, `1.25`.
-fn secs(d: Duration) -> String {
-    let s = format!("{:.6}", d.as_secs_f64());
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+    format!("{phase}: timed out after {}s", crate::secs::show(deadline))
 }
 
 /// The request itself; returns why it failed, or None.
@@ -666,29 +660,13 @@ fn describe(e: &ureq::Error, phase: Phase, probe: &Probe) -> String {
         {
             timed_out(phase, probe.total)
         }
-        ureq::Error::Io(io) => io_reason(io),
+        ureq::Error::Io(io) => os_reason(io),
         ureq::Error::HostNotFound => "host not found".to_string(),
         ureq::Error::LargeResponseHeader(_, limit) => {
             format!("response headers larger than {limit} bytes")
         }
         ureq::Error::Protocol(p) => format!("bad response: {}", lowercase_first(&p.to_string())),
         other => lowercase_first(&other.to_string()),
-    }
-}
-
-/// strerror text for OS errors (lowercase, without " (os error N)"), the message otherwise.
-fn io_reason(e: &io::Error) -> String {
-    match e.raw_os_error() {
-        Some(code) => lowercase_first(nix::errno::Errno::from_raw(code).desc()),
-        None => lowercase_first(&e.to_string()),
-    }
-}
-
-fn lowercase_first(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 
@@ -904,7 +882,7 @@ fn handshake(
             Err(e) => {
                 let why = match e.get_ref() {
                     Some(inner) => lowercase_first(&inner.to_string()),
-                    None => io_reason(&e),
+                    None => os_reason(&e),
                 };
                 return Err(ureq::Error::Io(io::Error::other(format!(
                     "tls handshake: {why}"
@@ -1724,15 +1702,6 @@ mod tests {
         for partial in [&b""[..], b"H", b"HTTP", b"HTTP/1.1 200 OK\r\nX-A: 1"] {
             assert_eq!(reader(partial).scan(), Ok(Head::Partial));
         }
-    }
-
-    #[test]
-    fn seconds_are_short() {
-        assert_eq!(secs(Duration::from_secs(2)), "2");
-        assert_eq!(secs(Duration::from_millis(500)), "0.5");
-        assert_eq!(secs(Duration::from_millis(1250)), "1.25");
-        assert_eq!(secs(Duration::from_micros(100)), "0.0001");
-        assert_eq!(secs(Duration::from_secs_f64(0.3)), "0.3");
     }
 
     #[test]

@@ -66,14 +66,14 @@ pub fn index(name: &str) -> Result<u32> {
 /// one dump of the addresses (RTM_GETADDR), kept for this interface whatever their labels.
 pub fn lookup(name: &str) -> Result<Interface> {
     check_name(name)?;
-    let mut sock = Socket::open().map_err(|e| Error::os("open netlink socket", e, ""))?;
+    let mut sock = Socket::open().map_err(|e| Error::sys("open netlink socket", e))?;
     let mut req = LinkMessage::default();
     req.attributes.push(LinkAttribute::IfName(name.to_string()));
     let reply =
         sock.get(RouteNetlinkMessage::GetLink(req))
             .map_err(|e| match e.raw_os_error() {
                 Some(libc::ENODEV) => Error::failed(format!("no such interface: {name}")),
-                _ => Error::os(format!("look up interface {name}"), e, ""),
+                _ => Error::sys(format!("look up interface {name}"), e),
             })?;
     let RouteNetlinkMessage::NewLink(link) = reply else {
         return Err(Error::failed(format!(

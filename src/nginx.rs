@@ -198,7 +198,7 @@ pub fn read_pidfile(path: &Path) -> Result<i32> {
     };
     let meta = file
         .metadata()
-        .map_err(|e| Error::os(format!("stat pidfile {shown}"), e, ""))?;
+        .map_err(|e| Error::sys(format!("stat pidfile {shown}"), e))?;
     if !meta.is_file() {
         return Err(Error::failed(format!(
             "pidfile {shown} is not a regular file; nothing signalled"
@@ -676,7 +676,7 @@ impl Master {
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) => {
                 return Err(gone());
             }
-            Err(e) => return Err(Error::os(format!("{from}: read /proc/{pid}/stat"), e, "")),
+            Err(e) => return Err(Error::sys(format!("{from}: read /proc/{pid}/stat"), e)),
         };
         if matches!(stat.state, 'Z' | 'X') {
             return Err(Error::failed(format!(
@@ -694,7 +694,7 @@ impl Master {
             if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) {
                 gone()
             } else {
-                Error::os(format!("{from}: read /proc/{pid}/cmdline"), e, "")
+                Error::sys(format!("{from}: read /proc/{pid}/cmdline"), e)
             }
         })?;
         let shown = show_cmdline(&cmdline);
@@ -1010,7 +1010,7 @@ fn program_of(pid: i32, from: &str, gone: &dyn Fn() -> Error) -> Result<Program>
             Ok(Program::Comm(comm.to_string()))
         }
         Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) => Err(gone()),
-        Err(e) => Err(Error::os(format!("{from}: read /proc/{pid}/exe"), e, "")),
+        Err(e) => Err(Error::sys(format!("{from}: read /proc/{pid}/exe"), e)),
     }
 }
 
@@ -1236,7 +1236,7 @@ impl ConfigTest {
                     )));
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-                Err(e) => return Err(Error::os(format!("wait for {}", self.shown()), e, "")),
+                Err(e) => return Err(Error::sys(format!("wait for {}", self.shown()), e)),
             }
         };
         let output: String = readers
@@ -1281,7 +1281,7 @@ fn escape(bytes: &[u8], max: usize) -> String {
 
 /// `5s`, `0.5s`.
 pub fn show_secs(d: Duration) -> String {
-    format!("{}s", d.as_secs_f64())
+    format!("{}s", crate::secs::show(d))
 }
 
 /// `8342 8343`, or `none`.

@@ -60,7 +60,7 @@ const DEFAULT_DAD_WAIT: Duration = Duration::from_secs(1);
 #[command(
     name = "garp",
     version,
-    after_help = exit::EXIT_HELP,
+    after_help = super::exit_help(),
     override_usage = "garp [-U|-A|--both] [-c COUNT] [-i SECONDS] [-w SECONDS] [-q|-v] [--force] -I IFACE [-s SOURCE] [TARGET]\n       garp -D [-c COUNT] [-i SECONDS] [-w SECONDS] [-q|-v] -I IFACE TARGET"
 )]
 pub struct Args {
@@ -158,12 +158,12 @@ fn parse_count(s: &str) -> std::result::Result<u32, String> {
 
 /// `-i`: seconds between packets, 0 to a day.
 fn parse_interval(s: &str) -> std::result::Result<Duration, String> {
-    super::parse_seconds(s, MAX_SECONDS)
+    crate::secs::parse(s, MAX_SECONDS)
 }
 
 /// `-w`: a deadline, more than 0 and at most a day.
 fn parse_deadline(s: &str) -> std::result::Result<Duration, String> {
-    super::parse_deadline(s, MAX_SECONDS)
+    crate::secs::parse_deadline(s, MAX_SECONDS)
 }
 
 /// Which announcement form was asked for.
@@ -342,11 +342,11 @@ pub fn run(args: &Args) -> Result<u8> {
     let plan = plan(args, &iface)?;
     let answer = arp::execute(&plan, &mut |line| {
         if args.verbose {
-            exit::out(line);
+            super::out(line);
         }
     })?;
     match (answer, plan.probe) {
-        (Some(_), Some(_)) if args.quiet => Err(Error::Quiet(exit::CONFLICT)),
+        (Some(_), Some(_)) if args.quiet => Ok(exit::CONFLICT),
         (Some(mac), Some(target)) => Err(Error::conflict(format!(
             "duplicate address: {target} is in use by {} on {}",
             arp::mac_to_string(&mac),
@@ -358,10 +358,7 @@ pub fn run(args: &Args) -> Result<u8> {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    exit::run(PROG, || {
-        let args: Args = exit::parse(std::env::args_os())?;
-        run(&args)
-    })
+    super::main(PROG, run)
 }
 
 #[cfg(test)]
@@ -371,8 +368,10 @@ mod tests {
 
     const MAC: arp::Mac = [0x02, 0, 0, 0, 0, 5];
 
+    /// A command line as `main` parses it; clap's errors as the usage errors it prints.
     fn args(line: &str) -> Result<Args> {
-        exit::parse(std::iter::once("garp").chain(line.split_whitespace()))
+        crate::cli::parse(std::iter::once("garp").chain(line.split_whitespace()))
+            .map_err(|e| Error::usage(crate::cli::clap_line(&e)))
     }
 
     fn ip(s: &str) -> IpAddr {
@@ -638,12 +637,9 @@ mod tests {
 
     #[test]
     fn help_lists_every_flag_and_exit_code() {
-        let e = args("--help").unwrap_err();
+        let e = crate::cli::parse::<Args, _, _>(["garp", "--help"]).unwrap_err();
         assert_eq!(e.exit_code(), 0);
-        let help = match e {
-            Error::Clap(c) => c.render().to_string(),
-            other => panic!("{other}"),
-        };
+        let help = e.render().to_string();
         for flag in [
             "--interface",
             "--source",

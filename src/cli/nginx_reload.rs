@@ -55,7 +55,7 @@ const MAX_WAIT: u32 = 3600;
 /// symbolic links, and PIDs that are not an nginx master process (by its title and by the
 /// binary it executes): nothing is signalled then.
 #[derive(Debug, Parser)]
-#[command(name = PROG, version, after_help = crate::exit::EXIT_HELP)]
+#[command(name = PROG, version, after_help = super::exit_help())]
 pub struct Args {
     /// The nginx pidfile [default: the first that exists of /run/nginx.pid,
     /// /var/run/nginx.pid, /usr/local/nginx/logs/nginx.pid, /usr/local/webserver/nginx/nginx.pid]
@@ -122,15 +122,12 @@ impl From<SignalArg> for Action {
 
 /// `--wait`: seconds from 0 to 3600, decimals allowed.
 fn parse_wait(s: &str) -> std::result::Result<Duration, String> {
-    super::parse_seconds(s, MAX_WAIT)
+    crate::secs::parse(s, MAX_WAIT)
 }
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    crate::exit::run(PROG, || {
-        let args: Args = crate::exit::parse(std::env::args_os())?;
-        run(&args)
-    })
+    super::main(PROG, run)
 }
 
 /// Find and verify the master, test its configuration if asked, signal, confirm.
@@ -153,7 +150,7 @@ pub fn run(args: &Args) -> Result<u8> {
         let _ = writeln!(std::io::stderr(), "{PROG}: warning: {why}");
     }
     if args.verbose {
-        crate::exit::out(&describe(&master, action, &outcome));
+        super::out(&describe(&master, action, &outcome));
     }
     Ok(crate::exit::SUCCESS)
 }
@@ -181,12 +178,9 @@ fn describe(master: &Master, action: Action, outcome: &Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Error;
 
-    fn parse(args: &[&str]) -> Result<Args> {
-        crate::exit::parse::<Args, _, _>(
-            std::iter::once("nginx-reload").chain(args.iter().copied()),
-        )
+    fn parse(args: &[&str]) -> std::result::Result<Args, clap::Error> {
+        crate::cli::parse::<Args, _, _>(std::iter::once("nginx-reload").chain(args.iter().copied()))
     }
 
     #[test]
@@ -272,12 +266,9 @@ mod tests {
 
     #[test]
     fn help_lists_exit_codes_and_the_default_pidfiles() {
-        let e = parse(&["--help"]).expect_err("help");
+        let e = crate::cli::parse::<Args, _, _>(["nginx-reload", "--help"]).expect_err("help");
         assert_eq!(e.exit_code(), 0);
-        let Error::Clap(c) = e else {
-            panic!("not clap")
-        };
-        let help = c.render().to_string();
+        let help = e.render().to_string();
         assert!(help.contains("Exit status:"), "{help}");
         for p in nginx::DEFAULT_PIDFILES {
             assert!(help.contains(p), "{p} missing from help");

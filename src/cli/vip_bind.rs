@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use super::out;
 use crate::addr::{self, Broadcast, Entry, HostRoute, Vip};
 use crate::error::{Error, Result};
-use crate::exit::{self, out};
+use crate::exit;
 use crate::iface;
 use crate::netlink::Socket;
 
@@ -36,7 +37,7 @@ pub const EXIT_NOTES: &[(u8, &str)] = &[
     ),
     (
         exit::CONFLICT,
-        "Another host answers for the address (--dad), or it is on another interface, or on IFACE with another prefix length, label or broadcast address; with --host-route, a host route to it goes through another device.",
+        "Another host answers for the address (--dad), or it is on another interface, or on IFACE with another prefix length, label or broadcast address; with --host-route, a host route to it goes through another device; and --force was not given.",
     ),
 ];
 
@@ -51,7 +52,7 @@ pub fn command() -> clap::Command {
 /// nothing. The legacy ifconfig form works too:
 /// vip-bind eth0:ha1 198.51.100.2 broadcast 198.51.100.255 netmask 255.255.255.0 up
 #[derive(Parser, Debug)]
-#[command(name = "vip-bind", version, after_help = exit::EXIT_HELP)]
+#[command(name = "vip-bind", version, after_help = super::exit_help())]
 pub struct Args {
     /// Print one line saying what happened: added or present (or bound / not bound with --check)
     #[arg(short, long)]
@@ -206,7 +207,7 @@ pub fn parse_target(
 
 /// `--dad-timeout`: a deadline, more than 0 and at most an hour.
 fn parse_dad_timeout(s: &str) -> std::result::Result<Duration, String> {
-    super::parse_deadline(s, 3600)
+    crate::secs::parse_deadline(s, 3600)
 }
 
 fn value<'a>(it: &mut std::slice::Iter<'a, String>, word: &str) -> Result<&'a str> {
@@ -299,10 +300,7 @@ fn dev_name(index: u32) -> String {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    exit::run(PROG, || {
-        let args: Args = exit::parse(std::env::args_os())?;
-        run(&args)
-    })
+    super::main(PROG, run)
 }
 
 /// Run `vip-bind` with parsed arguments; returns the exit code.

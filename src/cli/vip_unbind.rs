@@ -8,10 +8,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use super::out;
 use crate::addr::{self, Entry};
 use crate::cli::vip_bind::{describe, ip_add_cmd, ip_route_cmd, mismatch, parse_target};
 use crate::error::{Error, Result};
-use crate::exit::{self, out};
+use crate::exit;
 use crate::iface;
 use crate::netlink::Socket;
 
@@ -35,7 +36,7 @@ pub const EXIT_NOTES: &[(u8, &str)] = &[
     (exit::NOPERM, "The capability is CAP_NET_ADMIN."),
     (
         exit::CONFLICT,
-        "The address is a primary address whose removal would make the kernel remove the secondary addresses of its subnet too, or it is bound with another prefix length or label than given.",
+        "The address is a primary address whose removal would make the kernel remove the secondary addresses of its subnet too, or it is bound with another prefix length or label than given; and --force was not given.",
     ),
 ];
 
@@ -49,7 +50,7 @@ pub fn command() -> clap::Command {
 /// An address that is not there is success. The host route ADDR/32 dev IFACE is removed too.
 /// The legacy form works: vip-unbind eth0:ha1 198.51.100.2 down
 #[derive(Parser, Debug)]
-#[command(name = "vip-unbind", version, after_help = exit::EXIT_HELP)]
+#[command(name = "vip-unbind", version, after_help = super::exit_help())]
 pub struct Args {
     /// Print one line saying what happened: removed or absent
     #[arg(short, long)]
@@ -75,10 +76,7 @@ pub struct Args {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    exit::run(PROG, || {
-        let args: Args = exit::parse(std::env::args_os())?;
-        run(&args)
-    })
+    super::main(PROG, run)
 }
 
 /// Run `vip-unbind` with parsed arguments; returns the exit code.
