@@ -59,6 +59,19 @@ pub struct Vip {
     pub broadcast: Option<Ipv4Addr>,
 }
 
+impl Entry {
+    /// The entry as a [`Vip`] that [`add`] would put back exactly (prefix, label, broadcast);
+    /// `dev` is the interface's name, the kernel's default label.
+    pub fn as_vip(&self, dev: &str) -> Vip {
+        Vip {
+            addr: self.addr,
+            prefix: self.prefix,
+            label: self.label.clone().filter(|l| l != dev),
+            broadcast: self.broadcast,
+        }
+    }
+}
+
 impl Vip {
     /// `198.51.100.2/24`
     pub fn cidr(&self) -> String {
@@ -72,7 +85,9 @@ pub fn max_prefix(addr: IpAddr) -> u8 {
 }
 
 /// Parse `ADDR` or `ADDR/PREFIX`. Rejects what can never be a VIP (unspecified, multicast,
-/// loopback, limited broadcast) with a usage error naming the value.
+/// loopback, limited broadcast, IPv4-mapped IPv6) with a usage error naming the value. The
+/// prefix length is decimal digits without a sign or leading zeros (`/024` is refused, as a
+/// typo is likelier than an intent).
 pub fn parse_addr(text: &str) -> Result<(IpAddr, Option<u8>)> {
     let (a, p) = match text.split_once('/') {
         Some((a, p)) => (a, Some(p)),
@@ -84,16 +99,16 @@ pub fn parse_addr(text: &str) -> Result<(IpAddr, Option<u8>)> {
     let prefix = match p {
         None => None,
         Some(p) => {
-            let n: u8 = p
-                .parse()
-                .ok()
+            let bad =
+                |why: String| Error::usage(format!("invalid prefix length in {text:?}: {why}"));
+            if p.len() > 1 && p.starts_with('0') {
+                return Err(bad("leading zeros are not allowed".into()));
+            }
+            let n: u8 = Some(p)
+                .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|p| p.parse().ok())
                 .filter(|n| *n >= 1 && *n <= max_prefix(addr))
-                .ok_or_else(|| {
-                    Error::usage(format!(
-                        "invalid prefix length in {text:?}: expected 1 to {}",
-                        max_prefix(addr)
-                    ))
-                })?;
+                .ok_or_else(|| bad(format!("expected 1 to {}", max_prefix(addr))))?;
             Some(n)
         }
     };
@@ -101,7 +116,15 @@ pub fn parse_addr(text: &str) -> Result<(IpAddr, Option<u8>)> {
         IpAddr::V4(v4) => {
             v4.is_unspecified() || v4.is_multicast() || v4.is_loopback() || v4.is_broadcast()
         }
-        IpAddr::V6(v6) => v6.is_unspecified() || v6.is_multicast() || v6.is_loopback(),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return Err(Error::usage(format!(
+                    "not a usable VIP address: {v6} is an IPv4-mapped IPv6 address \
+                     (bind {v4} instead)"
+                )));
+            }
+            v6.is_unspecified() || v6.is_multicast() || v6.is_loopback()
+        }
     };
     if unusable {
         return Err(Error::usage(format!("not a usable VIP address: {addr}")));
@@ -170,7 +193,12 @@ pub fn validate(
         (IpAddr::V4(_), Broadcast::Computed) if prefix >= 31 => None,
         (IpAddr::V4(a), Broadcast::Computed) => Some(Ipv4Addr::from(u32::from(a) | !mask4(prefix))),
         (IpAddr::V4(a), Broadcast::Explicit(b)) => {
-            if !covers(IpAddr::V4(a), prefix, IpAddr::V4(b)) || b == a {
+            if b == a {
+                return Err(Error::usage(format!(
+                    "broadcast {b} equals the address {a}/{prefix}"
+                )));
+            }
+            if !covers(IpAddr::V4(a), prefix, IpAddr::V4(b)) {
                 return Err(Error::usage(format!(
                     "broadcast {b} is outside the subnet of {a}/{prefix}"
                 )));
@@ -186,6 +214,17 @@ pub fn validate(
                 "{a} is the {what} address of {a}/{prefix}, not a host address"
             )));
         }
+    }
+    // The subnet-router anycast address (host part all zero) belongs to every router of the
+    // subnet; the kernel joins it itself below /127 (RFC 4291 2.6.1, RFC 6164 for /127).
+    if let IpAddr::V6(a) = addr
+        && prefix < 127
+        && u128::from(a) & !u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0) == 0
+    {
+        return Err(Error::usage(format!(
+            "{a} is the subnet-router anycast (network) address of {a}/{prefix}, not a host \
+             address"
+        )));
     }
     if label.is_some() && addr.is_ipv6() {
         return Err(Error::usage(format!(
@@ -236,15 +275,31 @@ fn family(addr: IpAddr) -> AddressFamily {
 
 /// Every address of one family on the machine, like `ip -4 addr show` / `ip -6 addr show`.
 pub fn list(sock: &mut Socket, ipv6: bool) -> Result<Vec<Entry>> {
+    dump(
+        sock,
+        if ipv6 {
+            AddressFamily::Inet6
+        } else {
+            AddressFamily::Inet
+        },
+    )
+}
+
+/// Every address on the machine, IPv4 and IPv6, in one dump, like `ip addr show`.
+///
+/// This (with [`list`]) is vipkit's one reader of which addresses an interface holds: a
+/// labelled IPv4 address (`eth0:ha1`) is filed under its interface's index here, whereas
+/// `getifaddrs(3)` files it under the label's name.
+pub fn list_all(sock: &mut Socket) -> Result<Vec<Entry>> {
+    dump(sock, AddressFamily::Unspec)
+}
+
+fn dump(sock: &mut Socket, family: AddressFamily) -> Result<Vec<Entry>> {
     let mut req = AddressMessage::default();
-    req.header.family = if ipv6 {
-        AddressFamily::Inet6
-    } else {
-        AddressFamily::Inet
-    };
+    req.header.family = family;
     let replies = sock
         .dump(RouteNetlinkMessage::GetAddress(req))
-        .map_err(|e| Error::os("list addresses", e, ""))?;
+        .map_err(|e| Error::sys("list addresses", e))?;
     let mut out = Vec::new();
     for msg in replies {
         let RouteNetlinkMessage::NewAddress(m) = msg else {
@@ -368,25 +423,211 @@ pub fn del_host_route(sock: &mut Socket, index: u32, dev: &str, addr: IpAddr) ->
         })
 }
 
-/// Is there a host route `ADDR/32 dev DEV` in the main table (`ip route show ADDR/32 dev DEV`)?
-pub fn has_host_route(sock: &mut Socket, index: u32, addr: IpAddr) -> Result<bool> {
+/// One route to exactly `ADDR/32` (`/128`) in the main table, as
+/// `ip route show table main ADDR/32` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostRoute {
+    pub addr: IpAddr,
+    /// The outgoing interface; None for multipath or device-less routes (blackhole).
+    pub oif: Option<u32>,
+    pub gateway: Option<IpAddr>,
+    pub kind: RouteType,
+    /// The metric (`ip route ... metric N`) as the kernel stored it.
+    pub metric: u32,
+    /// The route as dumped, to put it back exactly.
+    msg: RouteMessage,
+}
+
+impl HostRoute {
+    /// The route `route add -host ADDR dev DEV` makes: unicast, out of `index`, no gateway.
+    pub fn is_plain_on(&self, index: u32) -> bool {
+        self.kind == RouteType::Unicast && self.oif == Some(index) && self.gateway.is_none()
+    }
+
+    /// Does it share the metric of the route [`add_host_route`] adds (0 for IPv4; 1024 for
+    /// IPv6, which the kernel uses for a route added without one)? Then the two compete: the
+    /// kernel refuses ours as a duplicate (EEXIST), or keeps whichever came first.
+    pub fn competes(&self) -> bool {
+        self.metric == default_metric(self.addr)
+    }
+
+    /// `198.51.100.2/32 dev eth1`, `198.51.100.2/32 via 198.51.100.9 dev eth1 metric 100`,
+    /// `blackhole 198.51.100.2/32`, with interface names from `name_of`.
+    pub fn describe(&self, name_of: impl Fn(u32) -> String) -> String {
+        let mut s = match self.kind {
+            RouteType::Unicast => String::new(),
+            RouteType::BlackHole => "blackhole ".into(),
+            RouteType::Unreachable => "unreachable ".into(),
+            RouteType::Prohibit => "prohibit ".into(),
+            other => format!("{other:?} ").to_lowercase(),
+        };
+        s.push_str(&format!("{}/{}", self.addr, max_prefix(self.addr)));
+        if let Some(g) = self.gateway {
+            s.push_str(&format!(" via {g}"));
+        }
+        if let Some(i) = self.oif {
+            s.push_str(&format!(" dev {}", name_of(i)));
+        }
+        if !self.competes() {
+            s.push_str(&format!(" metric {}", self.metric));
+        }
+        s
+    }
+}
+
+/// The metric the kernel gives a route added without one: 0 for IPv4, 1024 for IPv6.
+fn default_metric(addr: IpAddr) -> u32 {
+    if addr.is_ipv4() { 0 } else { 1024 }
+}
+
+/// Every route to exactly `ADDR/32` (`/128`) in the main table, any device, like
+/// `ip route show table main exact ADDR/32`.
+pub fn host_routes(sock: &mut Socket, addr: IpAddr) -> Result<Vec<HostRoute>> {
     let mut req = RouteMessage::default();
     req.header.address_family = family(addr);
     let replies = sock
         .dump(RouteNetlinkMessage::GetRoute(req))
-        .map_err(|e| Error::os("list routes", e, ""))?;
+        .map_err(|e| Error::sys("list routes", e))?;
     let want = RouteAddress::from(addr);
-    Ok(replies.into_iter().any(|msg| {
+    let mut out = Vec::new();
+    for msg in replies {
         let RouteNetlinkMessage::NewRoute(m) = msg else {
-            return false;
+            continue;
         };
-        m.header.table == RouteHeader::RT_TABLE_MAIN
-            && m.header.destination_prefix_length == max_prefix(addr)
-            && m.header.kind == RouteType::Unicast
-            && m.attributes
+        let table = m
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                RouteAttribute::Table(t) => Some(*t),
+                _ => None,
+            })
+            .unwrap_or(u32::from(m.header.table));
+        if table != u32::from(RouteHeader::RT_TABLE_MAIN)
+            || m.header.destination_prefix_length != max_prefix(addr)
+            || !m
+                .attributes
                 .contains(&RouteAttribute::Destination(want.clone()))
-            && m.attributes.contains(&RouteAttribute::Oif(index))
-    }))
+        {
+            continue;
+        }
+        let mut r = HostRoute {
+            addr,
+            oif: None,
+            gateway: None,
+            kind: m.header.kind,
+            metric: 0,
+            msg: m.clone(),
+        };
+        for a in &m.attributes {
+            match a {
+                RouteAttribute::Oif(i) => r.oif = Some(*i),
+                RouteAttribute::Priority(p) => r.metric = *p,
+                RouteAttribute::Gateway(RouteAddress::Inet(g)) => r.gateway = Some((*g).into()),
+                RouteAttribute::Gateway(RouteAddress::Inet6(g)) => r.gateway = Some((*g).into()),
+                _ => {}
+            }
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// Is there a host route `ADDR/32 dev DEV` in the main table (`ip route show ADDR/32 dev DEV`)?
+pub fn has_host_route(sock: &mut Socket, index: u32, addr: IpAddr) -> Result<bool> {
+    Ok(host_routes(sock, addr)?
+        .iter()
+        .any(|r| r.is_plain_on(index)))
+}
+
+/// Remove exactly this route, like `ip route del` with all it was listed with.
+pub fn del_route(sock: &mut Socket, r: &HostRoute, what: &str) -> Result<()> {
+    let mut m = RouteMessage::default();
+    m.header = r.msg.header.clone();
+    m.header.protocol = RouteProtocol::Unspec;
+    m.header.scope = RouteScope::NoWhere;
+    m.attributes = r
+        .msg
+        .attributes
+        .iter()
+        .filter(|a| {
+            matches!(
+                a,
+                RouteAttribute::Destination(_)
+                    | RouteAttribute::Oif(_)
+                    | RouteAttribute::Gateway(_)
+                    | RouteAttribute::Priority(_)
+                    | RouteAttribute::Table(_)
+            )
+        })
+        .cloned()
+        .collect();
+    sock.request(RouteNetlinkMessage::DelRoute(m), 0)
+        .map_err(|e| Error::os(format!("remove route {what}"), e, CAP))
+}
+
+/// Put a route removed by [`del_route`] back as it was listed.
+pub fn readd_route(sock: &mut Socket, r: &HostRoute) -> Result<()> {
+    let mut m = r.msg.clone();
+    m.attributes
+        .retain(|a| !matches!(a, RouteAttribute::CacheInfo(_) | RouteAttribute::Expires(_)));
+    sock.request(RouteNetlinkMessage::NewRoute(m), NLM_F_CREATE | NLM_F_EXCL)
+        .map_err(|e| Error::os("restore route", e, CAP))
+}
+
+/// The addresses the kernel deletes together with `e`, like `ip addr del` of a primary does:
+/// when `e` is a primary IPv4 address and `promotes` (its interface's promote_secondaries) is
+/// off, every secondary of its subnet (same interface, same prefix length, same network), in
+/// the kernel's order. None otherwise: with promote_secondaries on, one is promoted instead.
+pub fn flushed_with(e: &Entry, entries: &[Entry], promotes: bool) -> Vec<Entry> {
+    if !e.addr.is_ipv4() || e.secondary || promotes {
+        return Vec::new();
+    }
+    entries
+        .iter()
+        .filter(|x| {
+            x.index == e.index
+                && x.secondary
+                && x.prefix == e.prefix
+                && covers(e.addr, e.prefix, x.addr)
+        })
+        .cloned()
+        .collect()
+}
+
+/// Remove `e` from interface `index` (named `dev`) and nothing else: like `ip addr del`, then
+/// `ip addr add` of each address in `flushed` (what [`flushed_with`] said the kernel takes
+/// with it), as it was. An `e` already gone is success (and nothing is put back: whoever
+/// removed it decided). When putting one back fails, the rest and `e` are put back as far as
+/// possible and the error is returned.
+pub fn del_alone(
+    sock: &mut Socket,
+    index: u32,
+    dev: &str,
+    e: &Entry,
+    flushed: &[Entry],
+) -> Result<()> {
+    match del(sock, index, dev, e.addr, e.prefix) {
+        Err(err) if is_absent(&err) => return Ok(()),
+        other => other?,
+    }
+    readd(sock, index, dev, flushed).inspect_err(|_| {
+        let _ = add(sock, index, dev, &e.as_vip(dev));
+    })
+}
+
+/// Put back addresses the kernel flushed (see [`del_alone`]); an address already there again
+/// counts as put back. On failure, still tries the others, and returns the first error.
+pub fn readd(sock: &mut Socket, index: u32, dev: &str, entries: &[Entry]) -> Result<()> {
+    let mut first = None;
+    for x in entries {
+        match add(sock, index, dev, &x.as_vip(dev)) {
+            Err(err) if !is_exists(&err) => {
+                first.get_or_insert(err);
+            }
+            _ => {}
+        }
+    }
+    first.map_or(Ok(()), Err)
 }
 
 /// Is `promote_secondaries` on for `dev` (then deleting a primary promotes instead of flushing)?
@@ -471,6 +712,150 @@ mod tests {
         ] {
             assert_eq!(parse_addr(bad).unwrap_err().exit_code(), 2, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn prefix_lengths_are_plain_decimal() {
+        for bad in [
+            "198.51.100.2/024",
+            "198.51.100.2/+24",
+            "198.51.100.2/",
+            "2001:db8::2/064",
+        ] {
+            let e = parse_addr(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(e.to_string().contains(bad), "{e}");
+        }
+        assert!(
+            parse_addr("198.51.100.2/024")
+                .unwrap_err()
+                .to_string()
+                .contains("leading zeros")
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_and_subnet_router_anycast_are_not_vips() {
+        let e = parse_addr("::ffff:198.51.100.9").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("::ffff:198.51.100.9"), "{e}");
+        assert!(e.to_string().contains("IPv4-mapped"), "{e}");
+        let net: IpAddr = "2001:db8::".parse().unwrap();
+        let e = validate(net, 64, None, Broadcast::None).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("2001:db8::/64"), "{e}");
+        // /127 and /128 have no subnet-router anycast address (RFC 6164); hosts are fine.
+        assert!(validate(net, 127, None, Broadcast::None).is_ok());
+        assert!(validate(net, 128, None, Broadcast::None).is_ok());
+        assert!(validate(IpAddr::V6(DOC_V6), 64, None, Broadcast::None).is_ok());
+    }
+
+    #[test]
+    fn broadcast_equal_to_the_address_says_so() {
+        let a = v4("198.51.100.2");
+        let e = validate(
+            a,
+            24,
+            None,
+            Broadcast::Explicit("198.51.100.2".parse().unwrap()),
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("equals the address"), "{e}");
+    }
+
+    fn entry(addr: &str, prefix: u8, secondary: bool) -> Entry {
+        Entry {
+            index: 2,
+            addr: v4(addr),
+            prefix,
+            label: Some("eth0".into()),
+            broadcast: None,
+            secondary,
+        }
+    }
+
+    #[test]
+    fn a_primary_flushes_the_secondaries_of_its_own_subnet_only() {
+        let primary = entry("198.51.100.4", 24, false);
+        let entries = vec![
+            primary.clone(),
+            entry("198.51.100.2", 24, true),
+            // Another subnet, and the same range with another prefix: not its secondaries.
+            entry("203.0.113.1", 24, false),
+            entry("203.0.113.2", 24, true),
+            entry("198.51.100.130", 25, false),
+            entry("198.51.100.131", 25, true),
+            Entry {
+                index: 3,
+                ..entry("198.51.100.3", 24, true)
+            },
+        ];
+        let flushed = flushed_with(&primary, &entries, false);
+        assert_eq!(flushed, vec![entries[1].clone()]);
+        assert!(
+            flushed_with(&primary, &entries, true).is_empty(),
+            "promoted"
+        );
+        assert!(
+            flushed_with(&entries[1], &entries, false).is_empty(),
+            "a secondary"
+        );
+        assert!(flushed_with(&entries[4], &entries, false) == vec![entries[5].clone()]);
+    }
+
+    #[test]
+    fn an_entry_becomes_the_vip_that_puts_it_back() {
+        let mut e = entry("198.51.100.2", 24, true);
+        assert_eq!(
+            e.as_vip("eth0").label,
+            None,
+            "the default label is no label"
+        );
+        e.label = Some("eth0:ha1".into());
+        e.broadcast = Some("198.51.100.255".parse().unwrap());
+        let vip = e.as_vip("eth0");
+        assert_eq!(vip.label.as_deref(), Some("eth0:ha1"));
+        assert_eq!(vip.broadcast, e.broadcast);
+        assert_eq!(vip.cidr(), "198.51.100.2/24");
+    }
+
+    #[test]
+    fn host_routes_compete_at_the_default_metric() {
+        let r = HostRoute {
+            addr: v4("198.51.100.2"),
+            oif: Some(3),
+            gateway: None,
+            kind: RouteType::Unicast,
+            metric: 0,
+            msg: RouteMessage::default(),
+        };
+        let name = |i: u32| format!("eth{i}");
+        assert!(r.competes() && r.is_plain_on(3) && !r.is_plain_on(2));
+        assert_eq!(r.describe(name), "198.51.100.2/32 dev eth3");
+        let far = HostRoute {
+            metric: 100,
+            gateway: Some(v4("198.51.100.9")),
+            ..r.clone()
+        };
+        assert!(!far.competes() && !far.is_plain_on(3));
+        assert_eq!(
+            far.describe(name),
+            "198.51.100.2/32 via 198.51.100.9 dev eth3 metric 100"
+        );
+        let hole = HostRoute {
+            kind: RouteType::BlackHole,
+            oif: None,
+            ..r.clone()
+        };
+        assert_eq!(hole.describe(name), "blackhole 198.51.100.2/32");
+        let v6 = HostRoute {
+            addr: IpAddr::V6(DOC_V6),
+            metric: 1024,
+            ..r
+        };
+        assert!(v6.competes());
+        assert_eq!(v6.describe(name), "2001:db8::2/128 dev eth3");
     }
 
     #[test]

@@ -14,7 +14,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
@@ -562,11 +562,13 @@ pub fn execute(plan: &Plan, report: &mut dyn FnMut(&str)) -> Result<Option<Mac>>
             ),
             None => format!(
                 "{iface}: no answer for {target} within {}s: free",
-                fmt_secs(plan.deadline.unwrap_or_default())
+                crate::secs::show(plan.deadline.unwrap_or_default())
             ),
         });
     }
-    sock.close_in_background();
+    // A plain close: it waits for the kernel's synchronize_net (~14 ms), but leaves no process
+    // behind, where a helper would stay a zombie under an init that does not reap.
+    drop(sock);
     Ok(answer)
 }
 
@@ -614,20 +616,15 @@ fn listen(
     Ok(None)
 }
 
-fn fmt_secs(d: Duration) -> String {
-    let s = format!("{:.3}", d.as_secs_f64());
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 /// A raw `AF_PACKET` socket on one interface, like the one `arping` opens.
 ///
 /// Opened without a protocol it receives nothing and costs nothing to open; [`listen`] binds it
 /// to one EtherType on the interface. Closing any `AF_PACKET` socket waits for an RCU grace
-/// period in the kernel (`synchronize_net`, ~12-16 ms here, paid at process exit too); a
-/// short-lived tool can hand that wait to a helper process with [`close_in_background`].
+/// period in the kernel (`synchronize_net`, ~12-16 ms here, paid at process exit too). That
+/// wait is accepted: handing the socket to a helper process to close later would leave a
+/// process behind, a zombie wherever PID 1 does not reap.
 ///
 /// [`listen`]: PacketSocket::listen
-/// [`close_in_background`]: PacketSocket::close_in_background
 #[derive(Debug)]
 pub struct PacketSocket {
     fd: OwnedFd,
@@ -796,86 +793,10 @@ impl PacketSocket {
         sll.sll_addr[..6].copy_from_slice(dst);
         sll
     }
-
-    /// Close without waiting for the kernel's ~12-16 ms `synchronize_net`: a detached helper
-    /// process (a grandchild, so the caller has nothing to reap) takes the last reference and
-    /// pays the wait after we have gone. Falls back to a plain close when `fork` fails.
-    ///
-    /// The helper closes every other descriptor at once (so nobody waits on our pipes), then
-    /// holds the socket until this process closes a pipe, which it does right after dropping its
-    /// own copy — so the helper's close is always the final, slow one.
-    pub fn close_in_background(self) {
-        let sock = self.fd.as_raw_fd();
-        let mut fds = [0 as RawFd; 2];
-        // SAFETY: pipe2 writes two descriptors into a live array of two.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-            return; // self drops here: a plain close
-        }
-        // SAFETY: both descriptors are fresh and owned only here.
-        let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        // SAFETY: fork is async-signal-safe; the child calls only close/read/waitpid/fork/_exit
-        // (all async-signal-safe), so this is sound even in a multi-threaded caller.
-        match unsafe { libc::fork() } {
-            0 => unsafe { background_child(sock, rd.as_raw_fd()) },
-            -1 => {} // fall through: plain close below
-            child => {
-                let mut status = 0;
-                // SAFETY: reap our own direct child, which exits right after forking the helper.
-                unsafe { libc::waitpid(child, &mut status, 0) };
-            }
-        }
-        drop(rd);
-        drop(self.fd); // not the last reference while the helper lives: cheap
-        drop(wr); // the helper wakes up, exits, and its close is the slow one
-    }
 }
 
 /// Linux's PACKET_IGNORE_OUTGOING (not in every libc version).
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
-
-/// The body of the forked child of [`PacketSocket::close_in_background`]. Never returns.
-///
-/// # Safety
-/// Must only be called in a freshly forked child; uses only async-signal-safe calls.
-unsafe fn background_child(sock: RawFd, rd: RawFd) -> ! {
-    // SAFETY (whole body): raw libc calls on descriptors this process owns, then _exit.
-    unsafe {
-        // Fork again so the caller reaps this child at once and the helper is adopted by init.
-        match libc::fork() {
-            0 => {}
-            _ => libc::_exit(0),
-        }
-        let (lo, hi) = if sock < rd { (sock, rd) } else { (rd, sock) };
-        close_range(0, lo - 1);
-        close_range(lo + 1, hi - 1);
-        close_range(hi + 1, RawFd::MAX);
-        let mut byte = 0u8;
-        // Blocks until the parent closes the write end (EOF), or fails: either way we exit.
-        while libc::read(rd, (&mut byte as *mut u8).cast(), 1) < 0
-            && *libc::__errno_location() == libc::EINTR
-        {}
-        libc::_exit(0)
-    }
-}
-
-/// close_range(2) over `first..=last` (nothing when empty). Falls back to closing one by one
-/// up to 1024 on kernels older than 5.9.
-///
-/// # Safety
-/// Closes descriptors other code may own; only for the forked helper.
-unsafe fn close_range(first: RawFd, last: RawFd) {
-    if first < 0 || last < first {
-        return;
-    }
-    // SAFETY: see the function's contract.
-    unsafe {
-        if libc::syscall(libc::SYS_close_range, first as u32, last as u32, 0) < 0 {
-            for fd in first..=last.min(1023) {
-                libc::close(fd);
-            }
-        }
-    }
-}
 
 /// The time left until `deadline`, zero when past.
 pub fn until(deadline: Instant) -> Duration {

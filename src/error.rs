@@ -1,5 +1,6 @@
-//! The one error type of vipkit. Every variant knows its exit code (see `exit.rs`), and its
-//! `Display` is the one-line message printed after `PROG: `.
+//! The one error type of vipkit: a plain enum whose variants carry the offending value. Every
+//! variant knows its exit code (the table in `exit.rs`), and its `Display` is the one-line message
+//! a tool prints after `PROG: `. Printing and exiting are the CLI layer's (`cli/mod.rs`).
 
 use std::io;
 
@@ -14,9 +15,6 @@ pub enum Error {
     /// The command as written can never succeed: bad flag, address, number (exit 2).
     #[error("{0}")]
     Usage(String),
-    /// Argument parsing failed, or help/version was asked for (exit 2, or 0 for help).
-    #[error("{}", clap_line(.0))]
-    Clap(#[from] clap::Error),
     /// Could not be done now, or a check failed (exit 1).
     #[error("{0}")]
     Failed(String),
@@ -27,14 +25,11 @@ pub enum Error {
         #[source]
         source: io::Error,
         /// The capability that would have allowed it, named in EPERM/EACCES messages.
-        capability: &'static str,
+        capability: Option<&'static str>,
     },
     /// The address answers from another host, or the request collides with existing state (exit 4).
     #[error("{0}")]
     Conflict(String),
-    /// Exit with `code` and print nothing: the tool already said what it had to (a failed check).
-    #[error("")]
-    Quiet(u8),
 }
 
 impl Error {
@@ -43,7 +38,17 @@ impl Error {
         Error::Os {
             context: context.into(),
             source,
-            capability,
+            capability: Some(capability),
+        }
+    }
+
+    /// Wrap an OS error with what we were doing, where no capability would help (reading a
+    /// file, listing addresses).
+    pub fn sys(context: impl Into<String>, source: io::Error) -> Self {
+        Error::Os {
+            context: context.into(),
+            source,
+            capability: None,
         }
     }
 
@@ -66,13 +71,10 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => exit::USAGE,
-            Error::Clap(e) if !e.use_stderr() => exit::SUCCESS,
-            Error::Clap(_) => exit::USAGE,
             Error::Failed(_) => exit::FAILURE,
             Error::Os { source, .. } if is_permission(source) => exit::NOPERM,
             Error::Os { .. } => exit::FAILURE,
             Error::Conflict(_) => exit::CONFLICT,
-            Error::Quiet(code) => *code,
         }
     }
 
@@ -89,42 +91,24 @@ fn is_permission(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES))
 }
 
-/// strerror text in lowercase, without Rust's " (os error N)" suffix.
-fn os_reason(e: &io::Error) -> String {
-    let text = match e.raw_os_error() {
-        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
-        None => e.to_string(),
-    };
-    lowercase_first(&text)
-}
-
-fn cap_hint(e: &io::Error, capability: &str) -> String {
-    if is_permission(e) && !capability.is_empty() {
-        format!(" (needs {capability})")
-    } else {
-        String::new()
+/// strerror text in lowercase, without Rust's " (os error N)" suffix; the message of an error
+/// that carries no errno.
+pub(crate) fn os_reason(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => lowercase_first(nix::errno::Errno::from_raw(code).desc()),
+        None => lowercase_first(&e.to_string()),
     }
 }
 
-/// A clap error as one line: its first paragraph joined, without the `error: ` prefix, and a
-/// pointer to `--help`.
-fn clap_line(e: &clap::Error) -> String {
-    let rendered = e.render().to_string();
-    let para: Vec<&str> = rendered
-        .lines()
-        .take_while(|l| !l.trim().is_empty())
-        .map(str::trim)
-        .collect();
-    let text = para.join(" ");
-    let text = text.strip_prefix("error: ").unwrap_or(&text);
-    if e.use_stderr() {
-        format!("{text} (see --help)")
-    } else {
-        text.to_string()
+fn cap_hint(e: &io::Error, capability: &Option<&'static str>) -> String {
+    match capability {
+        Some(cap) if is_permission(e) => format!(" (needs {cap})"),
+        _ => String::new(),
     }
 }
 
-fn lowercase_first(s: &str) -> String {
+/// `s` with its first character in lowercase: messages are chained as `what: why`.
+pub(crate) fn lowercase_first(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
         Some(c) => c.to_lowercase().chain(chars).collect(),
@@ -169,6 +153,9 @@ mod tests {
         assert_eq!(Error::usage("x").exit_code(), 2);
         assert_eq!(Error::failed("x").exit_code(), 1);
         assert_eq!(Error::conflict("x").exit_code(), 4);
-        assert_eq!(Error::Quiet(1).exit_code(), 1);
+        assert_eq!(
+            Error::sys("x", io::Error::from_raw_os_error(libc::EPERM)).to_string(),
+            "x: operation not permitted"
+        );
     }
 }

@@ -9,6 +9,9 @@
 //!   what is left of it, and [`check`] itself stops waiting at the deadline whatever the request
 //!   is stuck in (a `getaddrinfo` that ureq can only abandon, not interrupt, for example);
 //! - a separate connect deadline bounds each TCP connection;
+//! - the response head is read by our transport within curl's limits ([`MAX_HEADER_LINE`],
+//!   [`MAX_HEAD`]), and ureq is handed only the headers it acts on (framing, `Location`), so
+//!   its parser's cap of 128 header lines does not refuse what curl accepts;
 //! - redirects are not followed unless asked, the body is read but capped, and HTTPS verifies
 //!   certificates (system bundle, or `--cacert`, or not at all with `--insecure`);
 //! - TLS (rustls with ring) is set up only when a URL is `https`: a plain-http probe never builds
@@ -32,19 +35,24 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, StreamOwned};
 use ureq::Agent;
-use ureq::http::header::{HeaderName, HeaderValue};
+use ureq::http::header::{self as http_header, HeaderName, HeaderValue};
 use ureq::http::{Uri, uri::Scheme};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, Transport,
 };
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, lowercase_first, os_reason};
 
 /// Default total deadline, like `curl -m 2`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Default cap on the response body: a health page is small; anything larger fails the check.
 pub const DEFAULT_MAX_BODY: u64 = 1024 * 1024;
+/// The longest response header line accepted: curl's `CURL_MAX_HTTP_HEADER`, 100 KiB.
+pub const MAX_HEADER_LINE: usize = 100 * 1024;
+/// The most bytes a response head may take (status line, header lines and the blank line):
+/// curl's limit, 300 KiB. The number of header lines has no limit of its own.
+pub const MAX_HEAD: usize = 300 * 1024;
 /// Redirects followed with `-L` (curl follows up to 50; a health URL needs a few at most).
 pub const MAX_REDIRECTS: u32 = 10;
 /// Where the system CA bundle is looked for when `--cacert` is not given (after `$SSL_CERT_FILE`).
@@ -226,7 +234,9 @@ pub struct Header {
 }
 
 impl Header {
-    /// Parse curl's `-H` forms: `Name: value`, `Name;` (send it empty), `Name:` (do not send).
+    /// Parse curl's `-H` forms: `Name: value`, `Name;` (send it empty), `Name:` (do not send
+    /// our own: the automatic `User-Agent` or `Accept`). `Host:` is refused: curl would send no
+    /// Host at all, which an HTTP/1.1 server must answer with 400, and ureq always sends one.
     pub fn parse(s: &str) -> Result<Header> {
         let bad = |why: &str| Error::usage(format!("bad header '{s}': {why}"));
         let (name, value) = match s.split_once(':') {
@@ -245,7 +255,18 @@ impl Header {
             Some(v) => Some(HeaderValue::from_str(v).map_err(|_| bad("invalid characters"))?),
             None => None,
         };
+        if value.is_none() && name == http_header::HOST {
+            return Err(bad(
+                "the Host header cannot be left out (HTTP/1.1 requires it; it comes from the \
+                 URL unless -H 'Host: NAME' gives one)",
+            ));
+        }
         Ok(Header { name, value })
+    }
+
+    /// `Name:`: leave this header out.
+    pub fn removes(&self) -> bool {
+        self.value.is_none()
     }
 }
 
@@ -261,7 +282,7 @@ pub struct TlsOptions {
 /// Read the PEM certificates of `path` (for `--cacert`), like curl's `--cacert FILE`.
 pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     let data =
-        std::fs::read(path).map_err(|e| Error::os(format!("read {}", path.display()), e, ""))?;
+        std::fs::read(path).map_err(|e| Error::sys(format!("read {}", path.display()), e))?;
     let mut certs = Vec::new();
     for item in CertificateDer::pem_slice_iter(&data) {
         let cert = item.map_err(|e| {
@@ -439,6 +460,11 @@ impl Progress {
         self.with(|s| s.phase = Some(phase));
     }
 
+    /// The phase reached so far.
+    fn phase(&self) -> Phase {
+        self.with(|s| s.phase.unwrap_or(Phase::Start))
+    }
+
     /// Move forward to `phase` unless already past it.
     fn reach(&self, phase: Phase) {
         self.with(|s| {
@@ -500,7 +526,11 @@ pub fn check(probe: &Probe) -> Outcome {
         Ok(outcome) => outcome,
         Err(mpsc::RecvTimeoutError::Timeout) => match rx.try_recv() {
             Ok(outcome) => outcome,
-            Err(_) => progress.outcome(Some(timed_out(probe.total))),
+            Err(_) => {
+                let mut outcome = progress.outcome(None);
+                outcome.failure = Some(timed_out(outcome.phase, probe.total));
+                outcome
+            }
         },
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             progress.outcome(Some("internal error: probe thread died".into()))
@@ -508,28 +538,38 @@ pub fn check(probe: &Probe) -> Outcome {
     }
 }
 
-fn timed_out(total: Duration) -> String {
-    format!("timed out after {}s", secs(total))
-}
-
-/// Seconds without trailing zeros: `2`, `0.5`, `1.25`.
-fn secs(d: Duration) -> String {
-    let s = format!("{:.3}", d.as_secs_f64());
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+/// `PHASE: timed out after Ns`: where the check was when `deadline` (as given) passed.
+fn timed_out(phase: Phase, deadline: Duration) -> String {
+    format!("{phase}: timed out after {}s", crate::secs::show(deadline))
 }
 
 /// The request itself; returns why it failed, or None.
 fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<String> {
+    let removed = |name: HeaderName| probe.headers.iter().any(|h| h.removes() && h.name == name);
     let config = Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(if probe.follow { MAX_REDIRECTS } else { 0 })
         .max_redirects_will_error(false)
         .timeout_global(Some(probe.total))
         .proxy(None)
+        // The transport hands ureq a head already checked against curl's limits (and stripped
+        // of the headers ureq does not act on): ureq's own limit must not be the smaller one.
+        .max_response_header_size(MAX_HEAD)
+        .input_buffer_size(MAX_HEAD + 2 * READ_CHUNK)
         .no_delay(true)
         .max_idle_connections(0)
-        .user_agent(concat!("httpcheck/", env!("CARGO_PKG_VERSION")))
-        .accept("*/*")
+        // As in curl, `-H 'User-Agent:'` and `-H 'Accept:'` leave out our automatic header
+        // (an empty value here means none); one given with a value replaces it anyway.
+        .user_agent(if removed(http_header::USER_AGENT) {
+            ""
+        } else {
+            concat!("httpcheck/", env!("CARGO_PKG_VERSION"))
+        })
+        .accept(if removed(http_header::ACCEPT) {
+            ""
+        } else {
+            "*/*"
+        })
         .build();
     let connector = ProbeConnector {
         progress: progress.clone(),
@@ -547,19 +587,15 @@ fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<Str
         Method::Head => agent.head(probe.url.uri.clone()),
     };
     for h in &probe.headers {
-        req = match &h.value {
-            Some(v) => req.header(h.name.clone(), v.clone()),
-            // ureq sends no automatic header (User-Agent, Accept) whose value is empty.
-            None if h.name == "user-agent" || h.name == "accept" => {
-                req.header(h.name.clone(), HeaderValue::from_static(""))
-            }
-            None => req,
-        };
+        // `Name:` sends nothing: an empty value here would go out as `name: ` (that is `Name;`).
+        if let Some(v) = &h.value {
+            req = req.header(h.name.clone(), v.clone());
+        }
     }
 
     let response = match req.call() {
         Ok(r) => r,
-        Err(e) => return Some(describe(&e, probe.total)),
+        Err(e) => return Some(describe(&e, progress.phase(), probe)),
     };
     let code = response.status().as_u16();
     progress.with(|s| s.code = Some(code));
@@ -580,8 +616,15 @@ fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<Str
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => return Some(timed_out(probe.total)),
-            Err(e) => return Some(format!("body: {}", io_reason(&e))),
+            // ureq hands its own errors (its timeouts among them) over wrapped in io::Error.
+            Err(e) => {
+                let why = describe(&ureq::Error::from(e), Phase::Body, probe);
+                return Some(if why.starts_with("body: ") {
+                    why
+                } else {
+                    format!("body: {why}")
+                });
+            }
         };
         seen += n as u64;
         if seen > probe.max_body {
@@ -600,35 +643,30 @@ fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<Str
     None
 }
 
-/// One line saying why a request failed.
-fn describe(e: &ureq::Error, total: Duration) -> String {
+/// One line saying why a request failed in `phase`; a timeout names the phase and the deadline
+/// that passed (`--connect-timeout`'s for [`ureq::Timeout::Connect`], else the total one).
+fn describe(e: &ureq::Error, phase: Phase, probe: &Probe) -> String {
     match e {
-        ureq::Error::Timeout(ureq::Timeout::Connect) => "connect timed out".to_string(),
-        ureq::Error::Timeout(_) => timed_out(total),
-        ureq::Error::Io(io) if io.kind() == io::ErrorKind::TimedOut => timed_out(total),
-        ureq::Error::Io(io) => io_reason(io),
+        ureq::Error::Timeout(ureq::Timeout::Connect) => timed_out(
+            Phase::Connect,
+            probe.connect.unwrap_or(probe.total).min(probe.total),
+        ),
+        ureq::Error::Timeout(_) => timed_out(phase, probe.total),
+        ureq::Error::Io(io)
+            if matches!(
+                io.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ) =>
+        {
+            timed_out(phase, probe.total)
+        }
+        ureq::Error::Io(io) => os_reason(io),
         ureq::Error::HostNotFound => "host not found".to_string(),
         ureq::Error::LargeResponseHeader(_, limit) => {
             format!("response headers larger than {limit} bytes")
         }
         ureq::Error::Protocol(p) => format!("bad response: {}", lowercase_first(&p.to_string())),
         other => lowercase_first(&other.to_string()),
-    }
-}
-
-/// strerror text for OS errors (lowercase, without " (os error N)"), the message otherwise.
-fn io_reason(e: &io::Error) -> String {
-    match e.raw_os_error() {
-        Some(code) => lowercase_first(nix::errno::Errno::from_raw(code).desc()),
-        None => lowercase_first(&e.to_string()),
-    }
-}
-
-fn lowercase_first(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 
@@ -697,11 +735,12 @@ impl Connector<()> for ProbeConnector {
     ) -> std::result::Result<Option<ProbeTransport>, ureq::Error> {
         self.progress.set_phase(Phase::Connect);
         let now = Instant::now();
-        let until = match self.connect {
-            Some(c) => (now + c).min(self.deadline),
-            None => self.deadline,
+        // Which deadline ends the connection attempts decides what a timeout reports.
+        let (until, reason) = match self.connect {
+            Some(c) if now + c < self.deadline => (now + c, ureq::Timeout::Connect),
+            _ => (self.deadline, ureq::Timeout::Global),
         };
-        let stream = connect_any(&details.addrs, until, &self.progress)?;
+        let stream = connect_any(&details.addrs, until, reason, &self.progress)?;
         let peer = stream.peer_addr().ok();
         let t = self.progress.elapsed();
         self.progress.with(|s| {
@@ -732,6 +771,9 @@ impl Connector<()> for ProbeConnector {
             progress: self.progress.clone(),
             deadline: self.deadline,
             status_seen: false,
+            head: HeadReader::default(),
+            in_head: true,
+            ready: Vec::new(),
         }))
     }
 }
@@ -753,6 +795,7 @@ impl ProbeConnector {
 fn connect_any(
     addrs: &[SocketAddr],
     until: Instant,
+    reason: ureq::Timeout,
     progress: &Progress,
 ) -> std::result::Result<TcpStream, ureq::Error> {
     let mut last: Option<io::Error> = None;
@@ -779,10 +822,10 @@ fn connect_any(
                 io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
             ) =>
         {
-            Err(ureq::Error::Timeout(ureq::Timeout::Connect))
+            Err(ureq::Error::Timeout(reason))
         }
         Some(e) => Err(ureq::Error::Io(e)),
-        None => Err(ureq::Error::Timeout(ureq::Timeout::Connect)),
+        None => Err(ureq::Error::Timeout(reason)),
     }
 }
 
@@ -839,7 +882,7 @@ fn handshake(
             Err(e) => {
                 let why = match e.get_ref() {
                     Some(inner) => lowercase_first(&inner.to_string()),
-                    None => io_reason(&e),
+                    None => os_reason(&e),
                 };
                 return Err(ureq::Error::Io(io::Error::other(format!(
                     "tls handshake: {why}"
@@ -874,6 +917,155 @@ struct ProbeTransport {
     deadline: Instant,
     /// The status line of this connection's response has been seen.
     status_seen: bool,
+    /// The response head as it arrives, until it is complete.
+    head: HeadReader,
+    /// Still reading a response head through `head` (false: bytes go straight to ureq).
+    in_head: bool,
+    /// Bytes for ureq's input buffer that did not fit in it yet.
+    ready: Vec<u8>,
+}
+
+/// Most bytes read from the socket at once while reading a response head.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// The response headers ureq acts on: the framing of the body and redirects. The probe itself
+/// reads no header, so ureq is handed only these, and the head's size is bounded by curl's
+/// limits ([`MAX_HEADER_LINE`], [`MAX_HEAD`]) rather than by ureq's parser, which takes at most
+/// 128 header lines (a response with 200 is common enough behind some frameworks).
+const USED_HEADERS: [&str; 4] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "location",
+];
+
+/// What the bytes of a response head received so far amount to.
+#[derive(Debug, PartialEq, Eq)]
+enum Head {
+    /// Not complete yet: more bytes are needed.
+    Partial,
+    /// Complete: the status line, the [`USED_HEADERS`] lines and the blank line, bytes as
+    /// received. What followed the head stays in the reader.
+    Complete(Vec<u8>),
+    /// Not a well-formed HTTP/1.x head: ureq gets the bytes as they are and says what is wrong
+    /// with them, as it did before this reader existed.
+    Raw,
+}
+
+/// A response head beyond curl's limits.
+#[derive(Debug, PartialEq, Eq)]
+enum HeadTooLarge {
+    /// One line longer than [`MAX_HEADER_LINE`].
+    Line,
+    /// The head longer than [`MAX_HEAD`].
+    Total,
+}
+
+impl HeadTooLarge {
+    fn into_error(self) -> ureq::Error {
+        match self {
+            HeadTooLarge::Line => ureq::Error::Io(io::Error::other(format!(
+                "response header line longer than {} KiB ({MAX_HEADER_LINE} bytes)",
+                MAX_HEADER_LINE / 1024
+            ))),
+            HeadTooLarge::Total => ureq::Error::LargeResponseHeader(MAX_HEAD + 1, MAX_HEAD),
+        }
+    }
+}
+
+/// Reads a response head line by line as its bytes arrive (pure: the transport feeds it),
+/// each line looked at once.
+#[derive(Debug, Default)]
+struct HeadReader {
+    /// Bytes received and not handed on.
+    buf: Vec<u8>,
+    /// Where the first line not yet looked at starts in `buf`.
+    pos: usize,
+    /// How many bytes from `pos` on are known to hold no line end (a long line arriving in
+    /// small pieces is searched once, not once per piece).
+    searched: usize,
+    /// The lines looked at that ureq gets.
+    used: Vec<u8>,
+}
+
+impl HeadReader {
+    /// Look at the lines completed since the last call.
+    fn scan(&mut self) -> std::result::Result<Head, HeadTooLarge> {
+        loop {
+            let rest = &self.buf[self.pos..];
+            let Some(nl) = rest[self.searched..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|i| i + self.searched)
+            else {
+                self.searched = rest.len();
+                let prefix = &rest[..rest.len().min(5)];
+                if self.pos == 0 && !b"HTTP/".starts_with(prefix) {
+                    return Ok(Head::Raw);
+                }
+                // (one byte more may be the CR of a line that is not too long)
+                if rest.len() > MAX_HEADER_LINE + 1 {
+                    return Err(HeadTooLarge::Line);
+                }
+                if self.buf.len() > MAX_HEAD {
+                    return Err(HeadTooLarge::Total);
+                }
+                return Ok(Head::Partial);
+            };
+            let end = self.pos + nl + 1;
+            let raw = &rest[..=nl];
+            let line = raw[..nl].strip_suffix(b"\r").unwrap_or(&raw[..nl]);
+            if line.len() > MAX_HEADER_LINE {
+                return Err(HeadTooLarge::Line);
+            }
+            if end > MAX_HEAD {
+                return Err(HeadTooLarge::Total);
+            }
+            if self.pos == 0 {
+                if !line.starts_with(b"HTTP/") {
+                    return Ok(Head::Raw);
+                }
+                self.used.extend_from_slice(raw);
+            } else if line.is_empty() {
+                self.used.extend_from_slice(raw);
+                self.buf.drain(..end);
+                self.pos = 0;
+                self.searched = 0;
+                return Ok(Head::Complete(std::mem::take(&mut self.used)));
+            } else {
+                // `name: value`; anything else (obs-fold, no colon, a bad name) is ureq's to
+                // refuse.
+                let name = match line.iter().position(|&b| b == b':') {
+                    Some(colon) if colon > 0 => &line[..colon],
+                    _ => return Ok(Head::Raw),
+                };
+                if !name.iter().all(|&b| is_tchar(b)) {
+                    return Ok(Head::Raw);
+                }
+                if USED_HEADERS
+                    .iter()
+                    .any(|u| name.eq_ignore_ascii_case(u.as_bytes()))
+                {
+                    self.used.extend_from_slice(raw);
+                }
+            }
+            self.pos = end;
+            self.searched = 0;
+        }
+    }
+
+    /// Everything received and not handed on, as it arrived; the reader starts over.
+    fn take_all(&mut self) -> Vec<u8> {
+        self.pos = 0;
+        self.searched = 0;
+        self.used.clear();
+        std::mem::take(&mut self.buf)
+    }
+}
+
+/// A character of an HTTP token (a header name), RFC 9110 section 5.6.2.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// The code of a complete HTTP/1.x status line at the start of `buf`: `HTTP/1.1 200 OK\r\n`.
@@ -934,6 +1126,72 @@ impl Transport for ProbeTransport {
 
     fn await_input(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
         self.progress.reach(Phase::Response);
+        loop {
+            if !self.ready.is_empty() {
+                let free = self.buffers.input_append_buf();
+                let n = free.len().min(self.ready.len());
+                if n == 0 {
+                    return Err(HeadTooLarge::Total.into_error());
+                }
+                free[..n].copy_from_slice(&self.ready[..n]);
+                self.buffers.input_appended(n);
+                self.ready.drain(..n);
+                return Ok(true);
+            }
+            if !self.in_head {
+                return self.read_into_ureq(timeout);
+            }
+            match self.head.scan().map_err(HeadTooLarge::into_error)? {
+                Head::Complete(used) => {
+                    // After an interim response (100 Continue, 103 Early Hints) another head
+                    // follows.
+                    self.in_head = status_line_code(&used)
+                        .is_some_and(|c| (100..200).contains(&c) && c != 101);
+                    self.ready = used;
+                    if !self.in_head {
+                        self.ready.extend(self.head.take_all());
+                    }
+                    continue;
+                }
+                Head::Raw => {
+                    self.in_head = false;
+                    self.ready = self.head.take_all();
+                    continue;
+                }
+                Head::Partial => {}
+            }
+            let mut chunk = [0u8; READ_CHUNK];
+            let n = self.read_socket(&mut chunk, timeout)?;
+            if n == 0 {
+                // The server closed mid-head: ureq gets what came and reports it.
+                self.in_head = false;
+                self.ready = self.head.take_all();
+                if self.ready.is_empty() {
+                    return Ok(false);
+                }
+                continue;
+            }
+            self.head.buf.extend_from_slice(&chunk[..n]);
+            if !self.status_seen {
+                let code = status_line_code(&self.head.buf);
+                self.note_status(code);
+            }
+        }
+    }
+
+    fn is_open(&mut self) -> bool {
+        // One request per check: never reuse a connection.
+        false
+    }
+
+    fn is_tls(&self) -> bool {
+        matches!(self.io, Io::Tls(_))
+    }
+}
+
+impl ProbeTransport {
+    /// Read straight into ureq's input buffer (past the head: the body).
+    fn read_into_ureq(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
         let timeout = timeout.for_read();
         let left = remaining(self.deadline, timeout)?;
         self.io.tcp().set_read_timeout(Some(left))?;
@@ -951,23 +1209,40 @@ impl Transport for ProbeTransport {
         };
         self.buffers.input_appended(amount);
         if !self.status_seen {
-            // Like curl, report the code of a status line as soon as one whole line arrived,
-            // even if the headers after it never complete.
-            if let Some(code) = status_line_code(self.buffers.input()) {
-                self.status_seen = true;
-                self.progress.with(|s| s.code = Some(code));
-            }
+            let code = status_line_code(self.buffers.input());
+            self.note_status(code);
         }
         Ok(amount > 0)
     }
 
-    fn is_open(&mut self) -> bool {
-        // One request per check: never reuse a connection.
-        false
+    /// One read from the socket, bounded by what is left of the deadline.
+    fn read_socket(
+        &mut self,
+        buf: &mut [u8],
+        timeout: NextTimeout,
+    ) -> std::result::Result<usize, ureq::Error> {
+        let left = remaining(self.deadline, timeout.for_read())?;
+        self.io.tcp().set_read_timeout(Some(left))?;
+        loop {
+            let r = match &mut self.io {
+                Io::Plain(s) => s.read(buf),
+                Io::Tls(s) => s.read(buf),
+            };
+            match r {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io_error(e, ureq::Timeout::Global)),
+            }
+        }
     }
 
-    fn is_tls(&self) -> bool {
-        matches!(self.io, Io::Tls(_))
+    /// Like curl, report the code of a status line as soon as one whole line arrived, even if
+    /// the headers after it never complete.
+    fn note_status(&mut self, code: Option<u16>) {
+        if let Some(code) = code {
+            self.status_seen = true;
+            self.progress.with(|s| s.code = Some(code));
+        }
     }
 }
 
@@ -1238,7 +1513,16 @@ mod tests {
         let h = Header::parse("X-Empty;").unwrap();
         assert_eq!(h.value.unwrap(), "");
         let h = Header::parse("User-Agent:").unwrap();
-        assert!(h.value.is_none());
+        assert!(h.value.is_none() && h.removes());
+        let h = Header::parse("Accept:   ").unwrap();
+        assert!(h.removes());
+        assert!(!Header::parse("Accept;").unwrap().removes());
+        // Host cannot be left out; it can be emptied or replaced.
+        let e = Header::parse("Host:").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("'Host:'"), "{e}");
+        assert!(Header::parse("host:").is_err());
+        assert_eq!(Header::parse("Host;").unwrap().value.unwrap(), "");
         let h = Header::parse("X-A:b:c").unwrap();
         assert_eq!(h.value.unwrap(), "b:c");
         for bad in ["NoColon", "Bad Name: x", ": x", "X: a\nb"] {
@@ -1276,11 +1560,177 @@ mod tests {
         assert_eq!(status_line_code(b""), None);
     }
 
+    fn reader(bytes: &[u8]) -> HeadReader {
+        HeadReader {
+            buf: bytes.to_vec(),
+            ..HeadReader::default()
+        }
+    }
+
     #[test]
-    fn seconds_are_short() {
-        assert_eq!(secs(Duration::from_secs(2)), "2");
-        assert_eq!(secs(Duration::from_millis(500)), "0.5");
-        assert_eq!(secs(Duration::from_millis(1250)), "1.25");
+    fn heads_keep_only_the_headers_ureq_acts_on() {
+        let mut r = reader(
+            b"HTTP/1.1 302 Found\r\nServer: x\r\nLOCATION: /a\r\nContent-Length: 3\r\n\
+              Set-Cookie: a=b\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nok\n",
+        );
+        assert_eq!(
+            r.scan(),
+            Ok(Head::Complete(
+                b"HTTP/1.1 302 Found\r\nLOCATION: /a\r\nContent-Length: 3\r\n\
+                  Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                    .to_vec()
+            ))
+        );
+        // What followed the head stays, for the body.
+        assert_eq!(r.take_all(), b"ok\n");
+        // Bare LF line ends, as httparse accepts them.
+        let mut r = reader(b"HTTP/1.0 200 OK\nX: y\ncontent-length: 0\n\n");
+        assert_eq!(
+            r.scan(),
+            Ok(Head::Complete(
+                b"HTTP/1.0 200 OK\ncontent-length: 0\n\n".to_vec()
+            ))
+        );
+    }
+
+    #[test]
+    fn heads_arrive_in_pieces() {
+        let whole = b"HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 2\r\n\r\nok";
+        let mut r = HeadReader::default();
+        let mut got = None;
+        for (i, b) in whole.iter().enumerate() {
+            r.buf.push(*b);
+            match r.scan() {
+                Ok(Head::Partial) => {}
+                Ok(Head::Complete(h)) => {
+                    got = Some((i, h));
+                    break;
+                }
+                other => panic!("byte {i}: {other:?}"),
+            }
+        }
+        let (i, head) = got.expect("complete");
+        assert_eq!(i, whole.len() - 3);
+        assert_eq!(head, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+        assert!(r.take_all().is_empty());
+    }
+
+    #[test]
+    fn many_headers_and_long_lines_within_curls_limits_pass() {
+        let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..5000 {
+            head.extend_from_slice(format!("X-Header-{i}: value\r\n").as_bytes());
+        }
+        head.extend_from_slice(
+            format!("X-Long: {}\r\n", "a".repeat(MAX_HEADER_LINE - 8)).as_bytes(),
+        );
+        head.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+        assert!(head.len() < MAX_HEAD);
+        assert_eq!(
+            reader(&head).scan(),
+            Ok(Head::Complete(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec()
+            ))
+        );
+    }
+
+    #[test]
+    fn heads_beyond_curls_limits_fail_before_they_end() {
+        // A line one byte too long, whether or not its end has arrived.
+        let long = format!("HTTP/1.1 200 OK\r\nX: {}", "a".repeat(MAX_HEADER_LINE - 3));
+        assert_eq!(reader(long.as_bytes()).scan(), Ok(Head::Partial));
+        assert_eq!(
+            reader(format!("{long}\r").as_bytes()).scan(),
+            Ok(Head::Partial)
+        );
+        assert!(matches!(
+            reader(format!("{long}\r\n\r\n").as_bytes()).scan(),
+            Ok(Head::Complete(_))
+        ));
+        let longer = format!("{long}aa");
+        assert_eq!(reader(longer.as_bytes()).scan(), Err(HeadTooLarge::Line));
+        assert_eq!(
+            reader(format!("{longer}\r\n").as_bytes()).scan(),
+            Err(HeadTooLarge::Line)
+        );
+        // The same line arriving in pieces: each byte looked at once, the limit still holds.
+        let mut r = reader(b"HTTP/1.1 200 OK\r\nX: ");
+        let mut result = r.scan();
+        while result == Ok(Head::Partial) {
+            r.buf.extend_from_slice(&[b'a'; 1000]);
+            result = r.scan();
+        }
+        assert_eq!(result, Err(HeadTooLarge::Line));
+        assert!(r.buf.len() < MAX_HEADER_LINE + 2000);
+        // Short lines without end: the whole head's limit.
+        let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+        while head.len() <= MAX_HEAD {
+            head.extend_from_slice(b"X-More: yes\r\n");
+        }
+        assert_eq!(reader(&head).scan(), Err(HeadTooLarge::Total));
+        assert!(
+            HeadTooLarge::Line
+                .into_error()
+                .to_string()
+                .contains("longer than 100 KiB (102400 bytes)")
+        );
+        assert_eq!(
+            describe(
+                &HeadTooLarge::Total.into_error(),
+                Phase::Response,
+                &Probe::new(Target::parse("http://x.test/").unwrap())
+            ),
+            "response headers larger than 307200 bytes"
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_well_formed_head_goes_to_ureq_as_it_is() {
+        for raw in [
+            &b"SSH-2.0-OpenSSH_9.2p1\r\n"[..],
+            b"SSH",
+            b"<html>",
+            b"HTTP/1.1 200 OK\r\nNo colon here\r\n",
+            b"HTTP/1.1 200 OK\r\n: no name\r\n",
+            b"HTTP/1.1 200 OK\r\nBad Name: x\r\n",
+            b"HTTP/1.1 200 OK\r\nX: a\r\n folded\r\n",
+        ] {
+            let mut r = reader(raw);
+            assert_eq!(r.scan(), Ok(Head::Raw), "{}", String::from_utf8_lossy(raw));
+            assert_eq!(r.take_all(), raw);
+        }
+        for partial in [&b""[..], b"H", b"HTTP", b"HTTP/1.1 200 OK\r\nX-A: 1"] {
+            assert_eq!(reader(partial).scan(), Ok(Head::Partial));
+        }
+    }
+
+    #[test]
+    fn timeouts_name_the_phase_and_the_deadline() {
+        let mut probe = Probe::new(Target::parse("http://198.51.100.4/").unwrap());
+        probe.total = Duration::from_secs(2);
+        probe.connect = Some(Duration::from_millis(300));
+        let global = ureq::Error::Timeout(ureq::Timeout::Global);
+        assert_eq!(
+            describe(&global, Phase::Body, &probe),
+            "body: timed out after 2s"
+        );
+        assert_eq!(
+            describe(&global, Phase::Resolve, &probe),
+            "resolve: timed out after 2s"
+        );
+        let connect = ureq::Error::Timeout(ureq::Timeout::Connect);
+        assert_eq!(
+            describe(&connect, Phase::Connect, &probe),
+            "connect: timed out after 0.3s"
+        );
+        // A body read that timed out comes back from ureq wrapped in an io::Error.
+        let wrapped = ureq::Error::from(ureq::Error::Timeout(ureq::Timeout::Global).into_io());
+        assert_eq!(
+            describe(&wrapped, Phase::Body, &probe),
+            "body: timed out after 2s"
+        );
+        let io = ureq::Error::Io(io::Error::from(io::ErrorKind::TimedOut));
+        assert_eq!(describe(&io, Phase::Tls, &probe), "tls: timed out after 2s");
     }
 
     #[test]

@@ -1,10 +1,18 @@
 //! Interface lookup: index, MAC address, up/down, and the addresses an interface holds.
 //!
-//! Read with `getifaddrs(3)` and `if_nametoindex(3)`: no privilege needed, no netlink round trip.
+//! Everything comes from rtnetlink, like `ip link show dev NAME` and `ip addr show dev NAME`:
+//! one link request and one address dump ([`crate::addr::list_all`], the same reader vip-bind
+//! uses). Never from `getifaddrs(3)`, which files a labelled IPv4 address under the label's
+//! name (`eth0:ha1`) instead of its interface, so a VIP bound with a label would look foreign.
 
 use std::net::IpAddr;
 
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+
+use crate::addr;
 use crate::error::{Error, Result};
+use crate::netlink::Socket;
 
 /// What the tools need to know about one interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +34,7 @@ pub struct Interface {
 }
 
 impl Interface {
-    /// True when the interface holds `addr` (any prefix).
+    /// True when the interface holds `addr` (any prefix, any label).
     pub fn holds(&self, addr: IpAddr) -> bool {
         self.addrs.iter().any(|(a, _)| *a == addr)
     }
@@ -54,51 +62,51 @@ pub fn index(name: &str) -> Result<u32> {
         .map_err(|_| Error::failed(format!("no such interface: {name}")))
 }
 
-/// Everything about `name`, like `ip addr show dev NAME`.
+/// Everything about `name`, like `ip addr show dev NAME`: the link by name (RTM_GETLINK), then
+/// one dump of the addresses (RTM_GETADDR), kept for this interface whatever their labels.
 pub fn lookup(name: &str) -> Result<Interface> {
-    let index = index(name)?;
-    let mut iface = Interface {
-        name: name.to_string(),
-        index,
-        mac: None,
-        up: false,
-        running: false,
-        noarp: false,
-        addrs: Vec::new(),
+    check_name(name)?;
+    let mut sock = Socket::open().map_err(|e| Error::sys("open netlink socket", e))?;
+    let mut req = LinkMessage::default();
+    req.attributes.push(LinkAttribute::IfName(name.to_string()));
+    let reply =
+        sock.get(RouteNetlinkMessage::GetLink(req))
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ENODEV) => Error::failed(format!("no such interface: {name}")),
+                _ => Error::sys(format!("look up interface {name}"), e),
+            })?;
+    let RouteNetlinkMessage::NewLink(link) = reply else {
+        return Err(Error::failed(format!(
+            "look up interface {name}: unexpected netlink reply"
+        )));
     };
-    let addrs = nix::ifaddrs::getifaddrs()
-        .map_err(|e| Error::os(format!("list addresses of {name}"), e.into(), ""))?;
-    for ifa in addrs.filter(|a| a.interface_name == name) {
-        use nix::net::if_::InterfaceFlags as F;
-        iface.up = ifa.flags.contains(F::IFF_UP);
-        iface.running = ifa.flags.contains(F::IFF_RUNNING);
-        iface.noarp = ifa.flags.contains(F::IFF_NOARP) || ifa.flags.contains(F::IFF_LOOPBACK);
-        let Some(address) = ifa.address else { continue };
-        if let Some(link) = address.as_link_addr() {
-            if let Some(mac) = link.addr().filter(|m| *m != [0; 6]) {
-                iface.mac = Some(mac);
-            }
-        } else if let Some(v4) = address.as_sockaddr_in() {
-            let prefix = ifa
-                .netmask
-                .and_then(|m| {
-                    m.as_sockaddr_in()
-                        .map(|m| u32::from(m.ip()).count_ones() as u8)
-                })
-                .unwrap_or(32);
-            iface.addrs.push((IpAddr::V4(v4.ip()), prefix));
-        } else if let Some(v6) = address.as_sockaddr_in6() {
-            let prefix = ifa
-                .netmask
-                .and_then(|m| {
-                    m.as_sockaddr_in6()
-                        .map(|m| u128::from(m.ip()).count_ones() as u8)
-                })
-                .unwrap_or(128);
-            iface.addrs.push((IpAddr::V6(v6.ip()), prefix));
-        }
-    }
+    let mut iface = from_link(name, &link);
+    iface.addrs = addr::list_all(&mut sock)?
+        .into_iter()
+        .filter(|e| e.index == iface.index)
+        .map(|e| (e.addr, e.prefix))
+        .collect();
     Ok(iface)
+}
+
+/// The link facts of an RTM_NEWLINK message; no addresses yet.
+fn from_link(name: &str, link: &LinkMessage) -> Interface {
+    let flags = link.header.flags;
+    let mac = link.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Address(bytes) => <[u8; 6]>::try_from(bytes.as_slice())
+            .ok()
+            .filter(|m| *m != [0; 6]),
+        _ => None,
+    });
+    Interface {
+        name: name.to_string(),
+        index: link.header.index,
+        mac,
+        up: flags.contains(LinkFlags::Up),
+        running: flags.contains(LinkFlags::Running),
+        noarp: flags.contains(LinkFlags::Noarp) || flags.contains(LinkFlags::Loopback),
+        addrs: Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -119,11 +127,15 @@ mod tests {
         let lo = lookup("lo").unwrap();
         assert_eq!(lo.mac, None);
         assert!(lo.noarp);
+        assert_eq!(lo.index, index("lo").unwrap());
         assert!(lo.holds("127.0.0.1".parse().unwrap()) || !lo.up);
     }
 
     #[test]
     fn missing_interface_is_a_failure() {
         assert_eq!(index("vipkit-nope0").unwrap_err().exit_code(), 1);
+        let e = lookup("vipkit-nope0").unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+        assert_eq!(e.to_string(), "no such interface: vipkit-nope0");
     }
 }

@@ -14,5 +14,6 @@ pub mod http;
 pub mod iface;
 pub mod netlink;
 pub mod nginx;
+pub mod secs;
 
 pub use error::{Error, Result};

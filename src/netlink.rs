@@ -58,6 +58,24 @@ impl Socket {
         }
     }
 
+    /// Send a get request for one object (`ip link show dev eth0`) and return the kernel's one
+    /// reply message.
+    pub fn get(&mut self, msg: RouteNetlinkMessage) -> io::Result<RouteNetlinkMessage> {
+        let seq = self.send(msg, NLM_F_REQUEST)?;
+        loop {
+            for reply in self.recv_batch()? {
+                if reply.header.sequence_number != seq {
+                    continue;
+                }
+                match reply.payload {
+                    NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
+                    NetlinkPayload::InnerMessage(m) => return Ok(m),
+                    _ => {}
+                }
+            }
+        }
+    }
+
     /// Send a dump request and collect every message of the reply.
     pub fn dump(&mut self, msg: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessage>> {
         let seq = self.send(msg, NLM_F_REQUEST | NLM_F_DUMP)?;

@@ -9,7 +9,9 @@
 //! 1. [`read_pidfile`]: one positive decimal, an optional trailing newline, at most
 //!    [`PIDFILE_MAX`] bytes, a regular file and not a symbolic link, `1 < pid < pid_max`.
 //! 2. [`Master::verify`]: a pidfd is opened on the PID *first*, then `/proc/PID` must show a
-//!    process (not a thread, not a zombie) titled `nginx: master process`.
+//!    process (not a thread, not a zombie) titled `nginx: master process` that executes an
+//!    nginx binary ([`Program`]): a title is only argv[0], which any program can set
+//!    (`exec -a "nginx: master process" sleep 30`).
 //! 3. [`Master::signal`] sends through that pidfd (`pidfd_send_signal`). A pidfd names one
 //!    process, not a number: if the master died and its PID was reused after the check, the
 //!    signal fails with ESRCH instead of hitting the newcomer. Kernels without pidfds (< 5.3)
@@ -25,6 +27,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -195,7 +198,7 @@ pub fn read_pidfile(path: &Path) -> Result<i32> {
     };
     let meta = file
         .metadata()
-        .map_err(|e| Error::os(format!("stat pidfile {shown}"), e, ""))?;
+        .map_err(|e| Error::sys(format!("stat pidfile {shown}"), e))?;
     if !meta.is_file() {
         return Err(Error::failed(format!(
             "pidfile {shown} is not a regular file; nothing signalled"
@@ -260,6 +263,153 @@ pub fn show_cmdline(cmdline: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join(&b' ');
     escape(&joined, 60)
+}
+
+/// What program a process executes, as far as we may look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Program {
+    /// The target of `/proc/PID/exe`, with `deleted` when the kernel marks it
+    /// `PATH (deleted)`: the file was removed or replaced since (a package upgrade), and the
+    /// process still runs the old one.
+    Exe { path: PathBuf, deleted: bool },
+    /// `/proc/PID/exe` may not be read (another user's process, without CAP_SYS_PTRACE): the
+    /// kernel's command name instead (`comm`, the second field of `/proc/PID/stat`, which anyone
+    /// may read). exec sets it from the executable's file name, cut to 15 bytes; `exec -a` does
+    /// not change it, and nginx's own title does not either.
+    Comm(String),
+}
+
+/// The longest command name the kernel keeps (`TASK_COMM_LEN` - 1).
+const COMM_MAX: usize = 15;
+
+impl Program {
+    /// The `/proc/PID/exe` link's target, `(deleted)` mark taken off.
+    pub fn from_exe_link(target: &Path) -> Program {
+        let text = target.as_os_str().as_encoded_bytes();
+        match text.strip_suffix(b" (deleted)") {
+            Some(path) => Program::Exe {
+                path: PathBuf::from(OsString::from_vec(path.to_vec())),
+                deleted: true,
+            },
+            None => Program::Exe {
+                path: target.to_path_buf(),
+                deleted: false,
+            },
+        }
+    }
+
+    /// The file name the program was executed from (cut to 15 bytes for [`Program::Comm`]).
+    pub fn name(&self) -> String {
+        match self {
+            Program::Exe { path, .. } => path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            Program::Comm(c) => c.clone(),
+        }
+    }
+
+    /// Is this an nginx binary: one named `nginx` or `nginx-*` (`nginx-debug`, and the like),
+    /// or the binary `expected` (`--nginx BIN`, under any name)?
+    pub fn is_nginx(&self, expected: Option<&Expected>) -> bool {
+        if is_nginx_name(&self.name()) {
+            return true;
+        }
+        let Some(e) = expected else {
+            return false;
+        };
+        match self {
+            Program::Exe { path, .. } => e.paths.iter().any(|p| p == path) || e.same_file,
+            Program::Comm(c) => e.names.iter().any(|n| n == c),
+        }
+    }
+}
+
+impl fmt::Display for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Program::Exe {
+                path,
+                deleted: false,
+            } => write!(f, "{}", path.display()),
+            Program::Exe {
+                path,
+                deleted: true,
+            } => write!(f, "{} (deleted)", path.display()),
+            Program::Comm(c) => write!(
+                f,
+                "a program named \"{}\"",
+                escape(c.as_bytes(), COMM_MAX * 4)
+            ),
+        }
+    }
+}
+
+/// `nginx`, or `nginx-` and more: the names nginx binaries are installed under
+/// (`/usr/sbin/nginx` from every Debian flavour, `nginx-debug` from nginx.org's packages).
+pub fn is_nginx_name(name: &str) -> bool {
+    name == "nginx"
+        || name
+            .strip_prefix("nginx-")
+            .is_some_and(|rest| !rest.is_empty())
+}
+
+/// The `--nginx BIN` a master must execute, as a process's [`Program`] can show it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expected {
+    /// BIN as given and with its links resolved (`/proc/PID/exe` shows the resolved path).
+    pub paths: Vec<PathBuf>,
+    /// Their file names cut as the kernel cuts command names.
+    pub names: Vec<String>,
+    /// `/proc/PID/exe` is the very file BIN names (same device and inode), whatever the paths
+    /// look like from here (nginx in another mount namespace).
+    pub same_file: bool,
+}
+
+impl Expected {
+    /// What `bin` would look like in `/proc/PID` of a process that executes it.
+    pub fn of(bin: &Path, pid: i32) -> Expected {
+        let mut paths = vec![std::path::absolute(bin).unwrap_or_else(|_| bin.to_path_buf())];
+        if let Ok(real) = std::fs::canonicalize(bin)
+            && !paths.contains(&real)
+        {
+            paths.push(real);
+        }
+        let mut names: Vec<String> = paths
+            .iter()
+            .filter_map(|p| p.file_name())
+            .map(|n| comm_of(&n.to_string_lossy()))
+            .collect();
+        names.dedup();
+        let same_file = match (
+            std::fs::metadata(bin),
+            std::fs::metadata(format!("/proc/{pid}/exe")),
+        ) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        };
+        Expected {
+            paths,
+            names,
+            same_file,
+        }
+    }
+}
+
+/// A file name as the kernel keeps it for a command name: its first 15 bytes.
+fn comm_of(name: &str) -> String {
+    let mut end = name.len().min(COMM_MAX);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_string()
+}
+
+/// The command name in `/proc/PID/stat`: between the first `(` and the last `)`.
+pub fn parse_comm(stat: &str) -> Option<&str> {
+    let start = stat.find('(')? + 1;
+    let end = stat.rfind(')')?;
+    stat.get(start..end)
 }
 
 /// The `-p PREFIX` and `-c CONF` a master was started with, read back from its title
@@ -498,9 +648,11 @@ pub struct Master {
 
 impl Master {
     /// Check that `pid` (read from `pidfile`, named in messages) is a live nginx master: a
-    /// process, not a thread, not a zombie, titled `nginx: master process`. Like
-    /// `ps -o stat=,args= -p PID`, but pinned: the pidfd is opened before the check.
-    pub fn verify(pid: i32, pidfile: &Path) -> Result<Master> {
+    /// process, not a thread, not a zombie, titled `nginx: master process`, executing an nginx
+    /// binary (one named `nginx` or `nginx-*`, or the `--nginx BIN` given as `nginx`). Like
+    /// `ps -o stat=,args= -p PID` and `ls -l /proc/PID/exe`, but pinned: the pidfd is opened
+    /// before the checks.
+    pub fn verify(pid: i32, pidfile: &Path, nginx: Option<&Path>) -> Result<Master> {
         let from = format!("pid {pid} from {}", pidfile.display());
         let gone = || {
             Error::failed(format!(
@@ -524,7 +676,7 @@ impl Master {
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) => {
                 return Err(gone());
             }
-            Err(e) => return Err(Error::os(format!("{from}: read /proc/{pid}/stat"), e, "")),
+            Err(e) => return Err(Error::sys(format!("{from}: read /proc/{pid}/stat"), e)),
         };
         if matches!(stat.state, 'Z' | 'X') {
             return Err(Error::failed(format!(
@@ -542,7 +694,7 @@ impl Master {
             if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) {
                 gone()
             } else {
-                Error::os(format!("{from}: read /proc/{pid}/cmdline"), e, "")
+                Error::sys(format!("{from}: read /proc/{pid}/cmdline"), e)
             }
         })?;
         let shown = show_cmdline(&cmdline);
@@ -564,11 +716,24 @@ impl Master {
                 )));
             }
         }
+        let title = cmdline.split(|&b| b == 0).next().unwrap_or_default();
+        let program = program_of(pid, &from, &gone)?;
+        let expected = nginx.map(|bin| Expected::of(bin, pid));
+        if !program.is_nginx(expected.as_ref()) {
+            let hint = match nginx {
+                Some(bin) => format!("nor {}", bin.display()),
+                None => "give --nginx BIN if that is nginx under another name".to_string(),
+            };
+            return Err(Error::failed(format!(
+                "{from} is titled \"{}\" but runs {program}, not nginx ({hint}); nothing \
+                 signalled",
+                escape(title, 60)
+            )));
+        }
         let pin = match pin {
             Some(fd) => Pin::Fd(fd),
             None => Pin::Start(stat.starttime),
         };
-        let title = cmdline.split(|&b| b == 0).next().unwrap_or_default();
         Ok(Master {
             pid,
             title: String::from_utf8_lossy(title).into_owned(),
@@ -834,6 +999,21 @@ impl Master {
     }
 }
 
+/// What `pid` executes: `/proc/PID/exe`, or its command name when that link may not be read.
+fn program_of(pid: i32, from: &str, gone: &dyn Fn() -> Error) -> Result<Program> {
+    match std::fs::read_link(format!("/proc/{pid}/exe")) {
+        Ok(target) => Ok(Program::from_exe_link(&target)),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM)) => {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|_| gone())?;
+            let comm = parse_comm(&stat)
+                .ok_or_else(|| Error::failed(format!("{from}: cannot parse /proc/{pid}/stat")))?;
+            Ok(Program::Comm(comm.to_string()))
+        }
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) => Err(gone()),
+        Err(e) => Err(Error::sys(format!("{from}: read /proc/{pid}/exe"), e)),
+    }
+}
+
 /// `; see /var/log/nginx/error.log` when the error log is known.
 fn log_hint(log: &Option<ErrorLog>) -> String {
     log.as_ref()
@@ -1056,7 +1236,7 @@ impl ConfigTest {
                     )));
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-                Err(e) => return Err(Error::os(format!("wait for {}", self.shown()), e, "")),
+                Err(e) => return Err(Error::sys(format!("wait for {}", self.shown()), e)),
             }
         };
         let output: String = readers
@@ -1101,7 +1281,7 @@ fn escape(bytes: &[u8], max: usize) -> String {
 
 /// `5s`, `0.5s`.
 pub fn show_secs(d: Duration) -> String {
-    format!("{}s", d.as_secs_f64())
+    format!("{}s", crate::secs::show(d))
 }
 
 /// `8342 8343`, or `none`.
@@ -1412,21 +1592,31 @@ mod tests {
     fn a_process_that_is_not_nginx_is_refused_and_survives() {
         let mut child = started(Command::new("sleep").arg("30"));
         let pid = child.id() as i32;
-        let e = Master::verify(pid, Path::new("/test.pid")).expect_err("sleep is not nginx");
+        let e = Master::verify(pid, Path::new("/test.pid"), None).expect_err("sleep is not nginx");
         let msg = e.to_string();
         assert!(msg.contains("is not an nginx master process"), "{msg}");
         assert!(msg.contains("\"sleep 30\""), "{msg}");
         assert_eq!(child.try_wait().expect("try_wait"), None);
         let _ = child.kill();
         let _ = child.wait();
-        let e = Master::verify(pid, Path::new("/test.pid")).expect_err("gone");
+        let e = Master::verify(pid, Path::new("/test.pid"), None).expect_err("gone");
         assert!(e.to_string().contains("no such process"), "{e}");
     }
 
     /// Spawn and wait until the exec is complete (spawn returns while the new program's
-    /// command line may still be empty).
+    /// command line may still be empty). A program copied just now may be busy (ETXTBSY) while
+    /// a fork of another test still holds the copy open: that is retried.
     fn started(cmd: &mut Command) -> std::process::Child {
-        let mut child = cmd.spawn().expect("spawn");
+        let mut tries = 0;
+        let mut child = loop {
+            match cmd.spawn() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                r => break r.expect("spawn"),
+            }
+        };
         let cmdline = format!("/proc/{}/cmdline", child.id());
         for _ in 0..500 {
             if std::fs::read(&cmdline).is_ok_and(|c| !c.is_empty()) {
@@ -1439,21 +1629,161 @@ mod tests {
         panic!("{cmd:?} did not start");
     }
 
-    /// A `sleep` titled like an nginx master (argv[0] set), so no root or nginx is needed.
-    fn fake_master() -> std::process::Child {
+    /// `sleep` copied to DIR/`name` (the copy lives as long as the returned directory).
+    fn sleep_named(name: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(name);
+        let sleep = ["/usr/bin/sleep", "/bin/sleep"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("sleep");
+        std::fs::copy(sleep, &path).expect("copy sleep");
+        (dir, path)
+    }
+
+    /// `program` titled like an nginx master (argv[0] set), so no root or nginx is needed.
+    fn titled_master(program: &Path) -> std::process::Child {
         use std::os::unix::process::CommandExt;
         started(
-            Command::new("sleep")
-                .arg0("nginx: master process")
+            Command::new(program)
+                .arg0("nginx: master process /usr/sbin/nginx")
                 .arg("30"),
         )
     }
 
+    /// A `sleep` installed as `nginx` and titled as a master: what verification accepts.
+    struct FakeMaster {
+        child: std::process::Child,
+        _dir: tempfile::TempDir,
+    }
+
+    fn fake_master() -> FakeMaster {
+        let (dir, nginx) = sleep_named("nginx");
+        FakeMaster {
+            child: titled_master(&nginx),
+            _dir: dir,
+        }
+    }
+
+    #[test]
+    fn a_title_alone_does_not_make_a_master() {
+        // `exec -a "nginx: master process /usr/sbin/nginx" sleep 30`
+        let mut child = titled_master(Path::new("sleep"));
+        let pid = child.id() as i32;
+        let e = Master::verify(pid, Path::new("/run/nginx.pid"), None).expect_err("sleep");
+        let msg = e.to_string();
+        assert_eq!(e.exit_code(), 1);
+        assert!(
+            msg.starts_with(&format!(
+                "pid {pid} from /run/nginx.pid is titled \"nginx: master process /usr/sbin/nginx\" \
+                 but runs /"
+            )),
+            "{msg}"
+        );
+        assert!(msg.contains("/sleep, not nginx (give --nginx BIN"), "{msg}");
+        assert!(msg.ends_with("; nothing signalled"), "{msg}");
+        // --nginx naming another binary does not help.
+        let e = Master::verify(pid, Path::new("/t.pid"), Some(Path::new("/usr/sbin/nginx")))
+            .expect_err("sleep");
+        assert!(e.to_string().contains("nor /usr/sbin/nginx"), "{e}");
+        assert_eq!(child.try_wait().expect("try_wait"), None, "not signalled");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    #[test]
+    fn binaries_named_nginx_or_given_with_nginx_are_accepted() {
+        for name in ["nginx", "nginx-debug", "nginx-light"] {
+            let (_dir, path) = sleep_named(name);
+            let mut child = titled_master(&path);
+            let master = Master::verify(child.id() as i32, Path::new("/t.pid"), None);
+            assert!(master.is_ok(), "{name}: {master:?}");
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // Another name: only with --nginx naming it (as given, or through a link).
+        let (dir, path) = sleep_named("web-server");
+        let mut child = titled_master(&path);
+        let pid = child.id() as i32;
+        let e = Master::verify(pid, Path::new("/t.pid"), None).expect_err("web-server");
+        assert!(e.to_string().contains("web-server, not nginx"), "{e}");
+        Master::verify(pid, Path::new("/t.pid"), Some(&path)).expect("--nginx BIN");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&path, &link).expect("symlink");
+        Master::verify(pid, Path::new("/t.pid"), Some(&link)).expect("--nginx LINK");
+        // Removed from disk (an upgrade replaced it): still the program it was.
+        std::fs::remove_file(&path).expect("rm");
+        Master::verify(pid, Path::new("/t.pid"), Some(&path)).expect("deleted BIN");
+        let _ = child.kill();
+        let _ = child.wait();
+        let (_dir, nginx) = sleep_named("nginx");
+        let mut child = titled_master(&nginx);
+        std::fs::remove_file(&nginx).expect("rm");
+        let exe = std::fs::read_link(format!("/proc/{}/exe", child.id())).expect("exe");
+        assert!(exe.to_string_lossy().ends_with(" (deleted)"), "{exe:?}");
+        Master::verify(child.id() as i32, Path::new("/t.pid"), None).expect("deleted nginx");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    #[test]
+    fn programs_are_read_from_exe_links_and_command_names() {
+        let p = Program::from_exe_link(Path::new("/usr/sbin/nginx (deleted)"));
+        assert_eq!(
+            p,
+            Program::Exe {
+                path: PathBuf::from("/usr/sbin/nginx"),
+                deleted: true
+            }
+        );
+        assert!(p.is_nginx(None));
+        assert_eq!(p.to_string(), "/usr/sbin/nginx (deleted)");
+        let p = Program::from_exe_link(Path::new("/usr/bin/sleep"));
+        assert!(!p.is_nginx(None));
+        assert_eq!(p.to_string(), "/usr/bin/sleep");
+        for ok in ["nginx", "nginx-debug", "nginx-full"] {
+            assert!(is_nginx_name(ok), "{ok}");
+        }
+        for bad in [
+            "", "nginx-", "nginxx", "xnginx", "sleep", "nginx.sh", "Nginx",
+        ] {
+            assert!(!is_nginx_name(bad), "{bad}");
+        }
+        assert_eq!(parse_comm("42 (nginx) S 1 42"), Some("nginx"));
+        assert_eq!(parse_comm("42 (a) b) (c) S 1"), Some("a) b) (c"));
+        assert!(Program::Comm("nginx".into()).is_nginx(None));
+        assert!(!Program::Comm("sleep".into()).is_nginx(None));
+        assert_eq!(
+            Program::Comm("sleep".into()).to_string(),
+            "a program named \"sleep\""
+        );
+        // --nginx: the path as given or resolved; a command name cut to 15 bytes.
+        let e = Expected {
+            paths: vec![PathBuf::from("/opt/web/sbin/webserver-1.25.3")],
+            names: vec![comm_of("webserver-1.25.3")],
+            same_file: false,
+        };
+        assert_eq!(e.names, ["webserver-1.25."]);
+        assert!(Program::Comm("webserver-1.25.".into()).is_nginx(Some(&e)));
+        assert!(!Program::Comm("webserver".into()).is_nginx(Some(&e)));
+        let exe = Program::from_exe_link(Path::new("/opt/web/sbin/webserver-1.25.3 (deleted)"));
+        assert!(exe.is_nginx(Some(&e)));
+        assert!(!Program::from_exe_link(Path::new("/opt/web/sbin/other")).is_nginx(Some(&e)));
+        let same = Expected {
+            same_file: true,
+            ..Expected::default()
+        };
+        assert!(Program::from_exe_link(Path::new("/elsewhere/web")).is_nginx(Some(&same)));
+    }
+
     #[test]
     fn a_master_that_died_after_verification_is_not_signalled() {
-        let mut child = fake_master();
+        let FakeMaster {
+            mut child,
+            _dir: _keep,
+        } = fake_master();
         let pid = child.id() as i32;
-        let master = Master::verify(pid, Path::new("/test.pid")).expect("titled as a master");
+        let master = Master::verify(pid, Path::new("/test.pid"), None).expect("titled as a master");
         assert!(matches!(master.pin, Pin::Fd(_)), "this kernel has pidfds");
         assert!(master.alive());
         let _ = child.kill();
@@ -1470,9 +1800,13 @@ mod tests {
 
     #[test]
     fn the_start_time_fallback_also_refuses_a_dead_master() {
-        let mut child = fake_master();
+        let FakeMaster {
+            mut child,
+            _dir: _keep,
+        } = fake_master();
         let pid = child.id() as i32;
-        let mut master = Master::verify(pid, Path::new("/test.pid")).expect("titled as a master");
+        let mut master =
+            Master::verify(pid, Path::new("/test.pid"), None).expect("titled as a master");
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
         master.pin = Pin::Start(parse_stat(&stat).expect("parse").starttime);
         assert!(master.alive());
@@ -1487,8 +1821,12 @@ mod tests {
             "{e}"
         );
         // A different start time is a different process, even under the same PID.
-        let mut live = fake_master();
-        let mut other = Master::verify(live.id() as i32, Path::new("/t.pid")).expect("master");
+        let FakeMaster {
+            child: mut live,
+            _dir: _keep_live,
+        } = fake_master();
+        let mut other =
+            Master::verify(live.id() as i32, Path::new("/t.pid"), None).expect("master");
         other.pin = Pin::Start(1);
         assert!(!other.alive());
         assert!(other.signal(Signal::SIGHUP).is_err());

@@ -20,6 +20,33 @@ use crate::iface::{self, Interface};
 
 const PROG: &str = "garp";
 
+/// What each exit code means for `garp`, beside the shared table (`exit::TABLE`): `--help` and
+/// the man page's EXIT STATUS show both.
+pub const EXIT_NOTES: &[(u8, &str)] = &[
+    (
+        exit::SUCCESS,
+        "With -D: nobody answered within the deadline.",
+    ),
+    (
+        exit::FAILURE,
+        "No such interface; interface down, without carrier, without an Ethernet address or NOARP; SOURCE not an address of IFACE (without --force); no IPv4 address to send an ordinary request from; a send failed.",
+    ),
+    (
+        exit::USAGE,
+        "A bad flag, address, count (-c 0) or number of seconds; source and target of different families; an IPv6 target other than the source; -D without TARGET; nothing to announce.",
+    ),
+    (exit::NOPERM, "Opening the packet socket needs CAP_NET_RAW."),
+    (
+        exit::CONFLICT,
+        "With -D: another host answered for TARGET; the message names its MAC address.",
+    ),
+];
+
+/// The clap definition of `garp` (for the generated man page and completions).
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
+
 /// How long `-D` waits for an answer when `-w` is not given.
 const DEFAULT_DAD_WAIT: Duration = Duration::from_secs(1);
 
@@ -33,11 +60,11 @@ const DEFAULT_DAD_WAIT: Duration = Duration::from_secs(1);
 #[command(
     name = "garp",
     version,
-    after_help = exit::EXIT_HELP,
+    after_help = super::exit_help(),
     override_usage = "garp [-U|-A|--both] [-c COUNT] [-i SECONDS] [-w SECONDS] [-q|-v] [--force] -I IFACE [-s SOURCE] [TARGET]\n       garp -D [-c COUNT] [-i SECONDS] [-w SECONDS] [-q|-v] -I IFACE TARGET"
 )]
 pub struct Args {
-    /// Interface to send on (an `IFACE:LABEL` alias name means IFACE)
+    /// Interface to send on (an alias name IFACE:LABEL means IFACE, whatever label SOURCE has)
     #[arg(short = 'I', long = "interface", value_name = "IFACE")]
     pub interface: String,
 
@@ -131,12 +158,12 @@ fn parse_count(s: &str) -> std::result::Result<u32, String> {
 
 /// `-i`: seconds between packets, 0 to a day.
 fn parse_interval(s: &str) -> std::result::Result<Duration, String> {
-    super::parse_seconds(s, MAX_SECONDS)
+    crate::secs::parse(s, MAX_SECONDS)
 }
 
 /// `-w`: a deadline, more than 0 and at most a day.
 fn parse_deadline(s: &str) -> std::result::Result<Duration, String> {
-    super::parse_deadline(s, MAX_SECONDS)
+    crate::secs::parse_deadline(s, MAX_SECONDS)
 }
 
 /// Which announcement form was asked for.
@@ -170,11 +197,19 @@ impl Args {
         }
     }
 
-    /// The interface name without an `:LABEL` alias suffix.
-    pub fn device(&self) -> &str {
-        self.interface
-            .split_once(':')
-            .map_or(self.interface.as_str(), |(dev, _)| dev)
+    /// The interface name without an `:LABEL` alias suffix: `-I eth0:ha1` sends on eth0, as
+    /// the kernel resolves an alias name for `ifconfig`, `route` and the classic `arping`. The
+    /// label must be well formed (`eth0:` is a usage error); which label SOURCE carries does
+    /// not matter, ARP being per interface.
+    pub fn device(&self) -> Result<&str> {
+        match self.interface.split_once(':') {
+            None => Ok(self.interface.as_str()),
+            Some((dev, _)) => {
+                iface::check_name(dev)?;
+                crate::addr::check_label(dev, &self.interface)?;
+                Ok(dev)
+            }
+        }
     }
 }
 
@@ -303,15 +338,15 @@ pub fn plan(args: &Args, iface: &Interface) -> Result<Plan> {
 pub fn run(args: &Args) -> Result<u8> {
     // Pure checks first, so that a bad command line is exit 2 whatever the interface.
     check_addresses(args)?;
-    let iface = iface::lookup(args.device())?;
+    let iface = iface::lookup(args.device()?)?;
     let plan = plan(args, &iface)?;
     let answer = arp::execute(&plan, &mut |line| {
         if args.verbose {
-            exit::out(line);
+            super::out(line);
         }
     })?;
     match (answer, plan.probe) {
-        (Some(_), Some(_)) if args.quiet => Err(Error::Quiet(exit::CONFLICT)),
+        (Some(_), Some(_)) if args.quiet => Ok(exit::CONFLICT),
         (Some(mac), Some(target)) => Err(Error::conflict(format!(
             "duplicate address: {target} is in use by {} on {}",
             arp::mac_to_string(&mac),
@@ -323,10 +358,7 @@ pub fn run(args: &Args) -> Result<u8> {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    exit::run(PROG, || {
-        let args: Args = exit::parse(std::env::args_os())?;
-        run(&args)
-    })
+    super::main(PROG, run)
 }
 
 #[cfg(test)]
@@ -336,8 +368,10 @@ mod tests {
 
     const MAC: arp::Mac = [0x02, 0, 0, 0, 0, 5];
 
+    /// A command line as `main` parses it; clap's errors as the usage errors it prints.
     fn args(line: &str) -> Result<Args> {
-        exit::parse(std::iter::once("garp").chain(line.split_whitespace()))
+        crate::cli::parse(std::iter::once("garp").chain(line.split_whitespace()))
+            .map_err(|e| Error::usage(crate::cli::clap_line(&e)))
     }
 
     fn ip(s: &str) -> IpAddr {
@@ -584,11 +618,13 @@ mod tests {
 
     #[test]
     fn alias_names_mean_the_device() {
-        assert_eq!(
-            args("-I eth0:ha1 -s 198.51.100.2").unwrap().device(),
-            "eth0"
-        );
-        assert_eq!(args("-I eth0 -s 198.51.100.2").unwrap().device(), "eth0");
+        let device = |line: &str| args(line).unwrap().device().map(str::to_string);
+        assert_eq!(device("-I eth0:ha1 -s 198.51.100.2").unwrap(), "eth0");
+        assert_eq!(device("-I eth0 -s 198.51.100.2").unwrap(), "eth0");
+        for bad in ["eth0:", "eth0:a/b", "eth0:waytoolonglabel", ":ha1"] {
+            let e = device(&format!("-I {bad} -s 198.51.100.2")).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}: {e}");
+        }
     }
 
     #[test]
@@ -601,12 +637,9 @@ mod tests {
 
     #[test]
     fn help_lists_every_flag_and_exit_code() {
-        let e = args("--help").unwrap_err();
+        let e = crate::cli::parse::<Args, _, _>(["garp", "--help"]).unwrap_err();
         assert_eq!(e.exit_code(), 0);
-        let help = match e {
-            Error::Clap(c) => c.render().to_string(),
-            other => panic!("{other}"),
-        };
+        let help = e.render().to_string();
         for flag in [
             "--interface",
             "--source",

@@ -15,10 +15,34 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::error::{Error, Result};
-use crate::exit::EXIT_HELP;
+use crate::exit;
 use crate::http::{self, Header, Method, Outcome, Probe, StatusSet, Target, TlsOptions};
 
 const PROG: &str = "httpcheck";
+
+/// What each exit code means for `httpcheck`, beside the shared table (`exit::TABLE`): `--help` and
+/// the man page's EXIT STATUS show both.
+pub const EXIT_NOTES: &[(u8, &str)] = &[
+    (
+        exit::SUCCESS,
+        "The status code is one of CODES, the body arrived whole within --max-filesize and matched --body-match if given; with -n: the URL and options are valid.",
+    ),
+    (
+        exit::FAILURE,
+        "Another status code, no answer before the deadline, connection refused, no route, name not found, TLS or certificate failure, a malformed answer, a body too large or not matching.",
+    ),
+    (
+        exit::USAGE,
+        "An unknown flag (curl's included), a bad URL, number, code list, header, regular expression, -w format or --cacert file.",
+    ),
+    (exit::NOPERM, super::NOT_USED),
+    (exit::CONFLICT, super::NOT_USED),
+];
+
+/// The clap definition of `httpcheck` (for the generated man page and completions).
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
 
 /// Check that URL answers with an expected HTTP status, within a deadline that always holds.
 ///
@@ -28,11 +52,11 @@ const PROG: &str = "httpcheck";
 #[command(
     name = "httpcheck",
     version,
-    after_help = EXIT_HELP,
+    after_help = super::exit_help(),
     args_override_self = true,
     max_term_width = 100
 )]
-struct Args {
+pub struct Args {
     /// Print nothing (also no -w output); the exit status is the verdict
     #[arg(short, long)]
     quiet: bool,
@@ -72,7 +96,8 @@ struct Args {
     )]
     expect: StatusSet,
 
-    /// Extra request header `Name: value` (repeatable); `Host: NAME` picks a virtual host
+    /// Extra request header `Name: value` (repeatable); `Host: NAME` picks a virtual host;
+    /// `Name;` sends it empty, `Name:` leaves out the automatic User-Agent or Accept (as curl)
     #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = parse_header, action = clap::ArgAction::Append)]
     headers: Vec<Header>,
 
@@ -130,7 +155,7 @@ struct Args {
 
 /// `-t`, `--connect-timeout`: a deadline, more than 0 and at most a day.
 fn parse_seconds(s: &str) -> std::result::Result<Duration, String> {
-    super::parse_deadline(s, 86_400)
+    crate::secs::parse_deadline(s, 86_400)
 }
 
 fn parse_codes(s: &str) -> std::result::Result<StatusSet, String> {
@@ -386,36 +411,38 @@ fn print_raw(s: &str) {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    crate::exit::run(PROG, || {
-        let args: Args = crate::exit::parse(std::env::args_os())?;
-        let probe = probe(&args)?;
-        if args.dry_run {
-            return Ok(crate::exit::SUCCESS);
+    super::main(PROG, run)
+}
+
+/// Check once, print the code (or the `-w` format) and the failure reason; the exit code.
+pub fn run(args: &Args) -> Result<u8> {
+    let probe = probe(args)?;
+    if args.dry_run {
+        return Ok(exit::SUCCESS);
+    }
+    let outcome = http::check(&probe);
+    if !args.quiet {
+        match &args.write_out {
+            Some(w) => print_raw(&w.render(&outcome)),
+            None => super::out(&outcome.code_text()),
         }
-        let outcome = http::check(&probe);
-        if !args.quiet {
-            match &args.write_out {
-                Some(w) => print_raw(&w.render(&outcome)),
-                None => crate::exit::out(&outcome.code_text()),
-            }
-        }
-        if args.verbose {
-            let _ = writeln!(
-                std::io::stderr(),
-                "{PROG}: {}",
-                diagnostic(probe.method, &probe.url, &outcome)
-            );
-        } else if let Some(why) = &outcome.failure
-            && !args.quiet
-            && (!args.silent || args.show_error)
-        {
-            let _ = writeln!(std::io::stderr(), "{PROG}: {}: {why}", probe.url);
-        }
-        Ok(if outcome.passed() {
-            crate::exit::SUCCESS
-        } else {
-            crate::exit::FAILURE
-        })
+    }
+    if args.verbose {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{PROG}: {}",
+            diagnostic(probe.method, &probe.url, &outcome)
+        );
+    } else if let Some(why) = &outcome.failure
+        && !args.quiet
+        && (!args.silent || args.show_error)
+    {
+        let _ = writeln!(std::io::stderr(), "{PROG}: {}: {why}", probe.url);
+    }
+    Ok(if outcome.passed() {
+        exit::SUCCESS
+    } else {
+        exit::FAILURE
     })
 }
 
@@ -424,8 +451,10 @@ mod tests {
     use super::*;
     use std::net::SocketAddr;
 
+    /// A command line as `main` parses it; clap's errors as the usage errors it prints.
     fn parse(args: &[&str]) -> Result<Args> {
-        crate::exit::parse(std::iter::once("httpcheck").chain(args.iter().copied()))
+        crate::cli::parse(std::iter::once("httpcheck").chain(args.iter().copied()))
+            .map_err(|e| Error::usage(crate::cli::clap_line(&e)))
     }
 
     fn outcome() -> Outcome {
@@ -549,6 +578,7 @@ mod tests {
             &["--connect-timeout", "0", "http://x.test/"],
             &["-e", "2xx", "http://x.test/"],
             &["-H", "nocolon", "http://x.test/"],
+            &["-n", "-H", "Host:", "http://x.test/"],
             &["--body-match", "(", "http://x.test/"],
             &["--max-filesize", "1T", "http://x.test/"],
             &["-w", "%{nope}", "http://x.test/"],
@@ -572,10 +602,9 @@ mod tests {
 
     #[test]
     fn help_lists_every_exit_code() {
-        let e = parse(&["--help"]).unwrap_err();
+        let e = crate::cli::parse::<Args, _, _>(["httpcheck", "--help"]).unwrap_err();
         assert_eq!(e.exit_code(), 0);
-        let Error::Clap(c) = e else { panic!() };
-        let help = c.render().to_string();
+        let help = e.render().to_string();
         for code in ["0  success", "1  failure", "2  usage"] {
             assert!(help.contains(code), "{help}");
         }

@@ -13,9 +13,37 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 
 use crate::error::Result;
+use crate::exit;
 use crate::nginx::{self, Action, ConfigTest, Master, Outcome};
 
 const PROG: &str = "nginx-reload";
+
+/// What each exit code means for `nginx-reload`, beside the shared table (`exit::TABLE`): `--help` and
+/// the man page's EXIT STATUS show both.
+pub const EXIT_NOTES: &[(u8, &str)] = &[
+    (
+        exit::SUCCESS,
+        "Signalled and confirmed: new workers after a reload, reopened logs, master gone after quit/stop; or just signalled, with --wait 0, or (with a warning) a reopen whose result cannot be seen.",
+    ),
+    (
+        exit::FAILURE,
+        "Nothing signalled: no pidfile found, a refused pidfile, no such process, not an nginx master (by its title or by the binary it executes), the configuration test failed. Or signalled but not confirmed: nginx refused the new configuration and kept its old workers, could not reopen a log file, or the master did not exit within --wait.",
+    ),
+    (
+        exit::USAGE,
+        "An unknown option or signal name, a bad --wait value, -c without -t.",
+    ),
+    (
+        exit::NOPERM,
+        "No privilege to signal the master (CAP_KILL), or to read the pidfile.",
+    ),
+    (exit::CONFLICT, super::NOT_USED),
+];
+
+/// The clap definition of `nginx-reload` (for the generated man page and completions).
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
 
 /// The longest `--wait` accepted, in seconds.
 const MAX_WAIT: u32 = 3600;
@@ -24,9 +52,10 @@ const MAX_WAIT: u32 = 3600;
 ///
 /// Replaces `kill -HUP $(cat /run/nginx.pid)` (and the classic script's mistaken
 /// `kill -USR1 'cat nginx.pid'`). Refuses pidfiles holding 0, 1, negative or garbage values,
-/// symbolic links, and PIDs that are not an nginx master process: nothing is signalled then.
+/// symbolic links, and PIDs that are not an nginx master process (by its title and by the
+/// binary it executes): nothing is signalled then.
 #[derive(Debug, Parser)]
-#[command(name = PROG, version, after_help = crate::exit::EXIT_HELP)]
+#[command(name = PROG, version, after_help = super::exit_help())]
 pub struct Args {
     /// The nginx pidfile [default: the first that exists of /run/nginx.pid,
     /// /var/run/nginx.pid, /usr/local/nginx/logs/nginx.pid, /usr/local/webserver/nginx/nginx.pid]
@@ -42,8 +71,10 @@ pub struct Args {
     #[arg(short = 't', long = "test")]
     pub test: bool,
 
-    /// The nginx binary for -t [default: the one the running master executes]
-    #[arg(long = "nginx", value_name = "BIN", requires = "test")]
+    /// The nginx binary: the master may run it under any name (else only binaries named nginx
+    /// or nginx-* are taken for nginx), and -t runs it [default for -t: the one the running
+    /// master executes]
+    #[arg(long = "nginx", value_name = "BIN")]
     pub nginx: Option<PathBuf>,
 
     /// The configuration file for -t [default: the master's own -c, else nginx's built-in path]
@@ -91,15 +122,12 @@ impl From<SignalArg> for Action {
 
 /// `--wait`: seconds from 0 to 3600, decimals allowed.
 fn parse_wait(s: &str) -> std::result::Result<Duration, String> {
-    super::parse_seconds(s, MAX_WAIT)
+    crate::secs::parse(s, MAX_WAIT)
 }
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    crate::exit::run(PROG, || {
-        let args: Args = crate::exit::parse(std::env::args_os())?;
-        run(&args)
-    })
+    super::main(PROG, run)
 }
 
 /// Find and verify the master, test its configuration if asked, signal, confirm.
@@ -109,7 +137,7 @@ pub fn run(args: &Args) -> Result<u8> {
         None => nginx::find_pidfile(&nginx::DEFAULT_PIDFILES)?,
     };
     let pid = nginx::read_pidfile(&pidfile)?;
-    let master = Master::verify(pid, &pidfile)?;
+    let master = Master::verify(pid, &pidfile, args.nginx.as_deref())?;
     if args.test {
         ConfigTest::for_master(&master, args.nginx.as_deref(), args.conf.as_deref())?
             .run(nginx::CONFIG_TEST_TIMEOUT)?;
@@ -122,7 +150,7 @@ pub fn run(args: &Args) -> Result<u8> {
         let _ = writeln!(std::io::stderr(), "{PROG}: warning: {why}");
     }
     if args.verbose {
-        crate::exit::out(&describe(&master, action, &outcome));
+        super::out(&describe(&master, action, &outcome));
     }
     Ok(crate::exit::SUCCESS)
 }
@@ -150,12 +178,9 @@ fn describe(master: &Master, action: Action, outcome: &Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Error;
 
-    fn parse(args: &[&str]) -> Result<Args> {
-        crate::exit::parse::<Args, _, _>(
-            std::iter::once("nginx-reload").chain(args.iter().copied()),
-        )
+    fn parse(args: &[&str]) -> std::result::Result<Args, clap::Error> {
+        crate::cli::parse::<Args, _, _>(std::iter::once("nginx-reload").chain(args.iter().copied()))
     }
 
     #[test]
@@ -230,23 +255,20 @@ mod tests {
     }
 
     #[test]
-    fn conf_and_nginx_only_make_sense_with_test() {
+    fn conf_only_makes_sense_with_test() {
         assert_eq!(parse(&["-c", "/x.conf"]).expect_err("-c").exit_code(), 2);
-        assert_eq!(
-            parse(&["--nginx", "/x"]).expect_err("--nginx").exit_code(),
-            2
-        );
         assert_eq!(parse(&["-q", "-v"]).expect_err("-q -v").exit_code(), 2);
+        // --nginx also names the binary the master must run: it stands alone.
+        let a = parse(&["--nginx", "/opt/web/sbin/web"]).expect("--nginx");
+        assert_eq!(a.nginx, Some(PathBuf::from("/opt/web/sbin/web")));
+        assert!(!a.test);
     }
 
     #[test]
     fn help_lists_exit_codes_and_the_default_pidfiles() {
-        let e = parse(&["--help"]).expect_err("help");
+        let e = crate::cli::parse::<Args, _, _>(["nginx-reload", "--help"]).expect_err("help");
         assert_eq!(e.exit_code(), 0);
-        let Error::Clap(c) = e else {
-            panic!("not clap")
-        };
-        let help = c.render().to_string();
+        let help = e.render().to_string();
         assert!(help.contains("Exit status:"), "{help}");
         for p in nginx::DEFAULT_PIDFILES {
             assert!(help.contains(p), "{p} missing from help");

@@ -11,13 +11,40 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::addr::{self, Broadcast, Entry, Vip};
+use super::out;
+use crate::addr::{self, Broadcast, Entry, HostRoute, Vip};
 use crate::error::{Error, Result};
-use crate::exit::{self, out};
+use crate::exit;
 use crate::iface;
 use crate::netlink::Socket;
 
 const PROG: &str = "vip-bind";
+
+/// What each exit code means for `vip-bind`, beside the shared table (`exit::TABLE`): `--help` and
+/// the man page's EXIT STATUS show both.
+pub const EXIT_NOTES: &[(u8, &str)] = &[
+    (
+        exit::FAILURE,
+        "No such interface, or the kernel refused the change; with --check: ADDR is not bound as described.",
+    ),
+    (
+        exit::USAGE,
+        "A bad address, prefix, netmask, broadcast address, label or legacy word.",
+    ),
+    (
+        exit::NOPERM,
+        "The capability is CAP_NET_ADMIN (CAP_NET_RAW for --dad).",
+    ),
+    (
+        exit::CONFLICT,
+        "Another host answers for the address (--dad), or it is on another interface, or on IFACE with another prefix length, label or broadcast address; with --host-route, a host route to it goes through another device; and --force was not given.",
+    ),
+];
+
+/// The clap definition of `vip-bind` (for the generated man page and completions).
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
 
 /// Bind a virtual IP to an interface (ifconfig IF:LABEL VIP ... up, route add -host).
 ///
@@ -25,7 +52,7 @@ const PROG: &str = "vip-bind";
 /// nothing. The legacy ifconfig form works too:
 /// vip-bind eth0:ha1 198.51.100.2 broadcast 198.51.100.255 netmask 255.255.255.0 up
 #[derive(Parser, Debug)]
-#[command(name = "vip-bind", version, after_help = exit::EXIT_HELP)]
+#[command(name = "vip-bind", version, after_help = super::exit_help())]
 pub struct Args {
     /// Print one line saying what happened: added or present (or bound / not bound with --check)
     #[arg(short, long)]
@@ -39,7 +66,8 @@ pub struct Args {
     /// Broadcast address inside the subnet, or + to compute it; IPv4 only
     #[arg(long, value_name = "B|+")]
     pub broadcast: Option<String>,
-    /// Also add the host route ADDR/32 dev IFACE (the classic `route add -host`)
+    /// Also add the host route ADDR/32 dev IFACE (the classic `route add -host`); one to ADDR
+    /// on another device is a conflict (exit 4) unless --force
     #[arg(long)]
     pub host_route: bool,
     /// Probe for a duplicate first; exit 4 if another host answers for ADDR
@@ -52,7 +80,8 @@ pub struct Args {
     #[arg(long)]
     pub check: bool,
     /// Move ADDR from another interface, or replace it when bound with another prefix, label
-    /// or broadcast
+    /// or broadcast (secondaries the kernel removes with a primary are put back); with
+    /// --host-route, also replace a host route to ADDR on another device
     #[arg(long)]
     pub force: bool,
     /// Interface, optionally with the label suffix: eth0 or eth0:ha1
@@ -120,6 +149,7 @@ pub fn parse_target(
     let mut it = words.iter();
     let mut seen_mask = false;
     let mut seen_brd = false;
+    let mut seen_extra: Vec<&str> = Vec::new();
     while let Some(word) = it.next() {
         match word.as_str() {
             "broadcast" => {
@@ -139,7 +169,10 @@ pub fn parse_target(
                     )));
                 }
                 let p = addr::netmask_prefix(v)?;
-                if seen_mask || prefix.is_some_and(|x| x != p) {
+                if seen_mask {
+                    return Err(Error::usage(format!("netmask given twice: {v}")));
+                }
+                if prefix.is_some_and(|x| x != p) {
                     return Err(Error::usage(format!(
                         "netmask {v} contradicts the prefix of {addr_text}"
                     )));
@@ -147,7 +180,12 @@ pub fn parse_target(
                 seen_mask = true;
                 prefix = Some(p);
             }
-            w if extra.contains(&w) => {}
+            w if extra.contains(&w) => {
+                if seen_extra.contains(&w) {
+                    return Err(Error::usage(format!("{w} given twice")));
+                }
+                seen_extra.push(w);
+            }
             w => {
                 let mut expected = vec!["broadcast B", "netmask M"];
                 expected.extend_from_slice(extra);
@@ -169,7 +207,7 @@ pub fn parse_target(
 
 /// `--dad-timeout`: a deadline, more than 0 and at most an hour.
 fn parse_dad_timeout(s: &str) -> std::result::Result<Duration, String> {
-    super::parse_deadline(s, 3600)
+    crate::secs::parse_deadline(s, 3600)
 }
 
 fn value<'a>(it: &mut std::slice::Iter<'a, String>, word: &str) -> Result<&'a str> {
@@ -262,10 +300,7 @@ fn dev_name(index: u32) -> String {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    exit::run(PROG, || {
-        let args: Args = exit::parse(std::env::args_os())?;
-        run(&args)
-    })
+    super::main(PROG, run)
 }
 
 /// Run `vip-bind` with parsed arguments; returns the exit code.
@@ -282,9 +317,13 @@ pub fn run(args: &Args) -> Result<u8> {
     let dev = t.iface.as_str();
     let mut sock = Socket::open().map_err(|e| Error::os("open netlink socket", e, addr::CAP))?;
     let entries = addr::list(&mut sock, t.addr.is_ipv6())?;
+    let here = entries
+        .iter()
+        .find(|e| e.index == index && e.addr == t.addr);
 
-    // No prefix given: the prefix of the interface address that covers ADDR, else /32 (/128).
-    let prefix = t.prefix.unwrap_or_else(|| {
+    // No prefix given: the one ADDR is bound with here (a missing prefix matches any, like a
+    // missing label), else that of the interface address that covers ADDR, else /32 (/128).
+    let prefix = t.prefix.or(here.map(|e| e.prefix)).unwrap_or_else(|| {
         entries
             .iter()
             .find(|e| {
@@ -293,14 +332,22 @@ pub fn run(args: &Args) -> Result<u8> {
             .map_or(addr::max_prefix(t.addr), |e| e.prefix)
     });
     let vip = addr::validate(t.addr, prefix, t.label.clone(), t.broadcast)?;
-    let here = entries
-        .iter()
-        .find(|e| e.index == index && e.addr == vip.addr);
     let elsewhere: Vec<&Entry> = entries
         .iter()
         .filter(|e| e.index != index && e.addr == vip.addr)
         .collect();
-    let route_ok = !args.host_route || addr::has_host_route(&mut sock, index, vip.addr)?;
+    let routes = if args.host_route {
+        addr::host_routes(&mut sock, vip.addr)?
+    } else {
+        Vec::new()
+    };
+    let route_here = routes.iter().any(|r| r.is_plain_on(index));
+    // Routes to ADDR/32 of our metric on another device (or via a gateway, or blackholes):
+    // the kernel would refuse ours as a duplicate, or keep routing through them.
+    let rivals: Vec<&HostRoute> = routes
+        .iter()
+        .filter(|r| !r.is_plain_on(index) && r.competes())
+        .collect();
     let differs = here.and_then(|e| {
         mismatch(
             e,
@@ -312,11 +359,22 @@ pub fn run(args: &Args) -> Result<u8> {
     });
 
     if args.check {
-        let verdict = match (here, &differs, elsewhere.first()) {
-            (None, _, Some(o)) => Some(format!("on {} instead", dev_name(o.index))),
-            (None, _, None) => Some(format!("not on {dev}")),
-            (Some(_), Some(why), _) => Some(why.clone()),
-            (Some(_), None, _) if !route_ok => Some("host route missing".to_string()),
+        let verdict = match (here, &differs, elsewhere.first(), rivals.first()) {
+            (None, _, Some(o), _) => Some(format!("on {} instead", dev_name(o.index))),
+            (None, _, None, _) => Some(format!("not on {dev}")),
+            (Some(_), Some(why), _, _) => Some(why.clone()),
+            (Some(_), None, _, Some(r)) => Some(format!(
+                "host route {} {}",
+                r.describe(dev_name),
+                if route_here {
+                    "competes with ours"
+                } else {
+                    "instead"
+                }
+            )),
+            (Some(_), None, _, _) if args.host_route && !route_here => {
+                Some("host route missing".to_string())
+            }
             _ => None,
         };
         return Ok(match verdict {
@@ -350,112 +408,216 @@ pub fn run(args: &Args) -> Result<u8> {
                 describe(e, dev)
             )));
         }
+        if let Some(r) = rivals.first() {
+            return Err(Error::conflict(format!(
+                "host route {} is already there, not via {dev}; use --force to replace it",
+                r.describe(dev_name)
+            )));
+        }
     }
 
-    let need_addr = here.is_none() || differs.is_some();
+    // What each removal takes with it: deleting a primary flushes its secondaries when
+    // promote_secondaries is off. They are put back as they were; none is lost to --force.
+    let replace = differs.is_some();
+    let plan = Plan {
+        vip: &vip,
+        index,
+        dev,
+        moves: elsewhere
+            .iter()
+            .map(|o| {
+                let odev = dev_name(o.index);
+                let flushed = addr::flushed_with(o, &entries, addr::promotes_secondaries(&odev));
+                (*o, odev, flushed)
+            })
+            .collect(),
+        replaced: here.filter(|_| replace).map(|e| {
+            let flushed = addr::flushed_with(e, &entries, addr::promotes_secondaries(dev));
+            (e, flushed)
+        }),
+        add_addr: here.is_none() || replace,
+        rivals,
+        add_route: args.host_route && !route_here,
+    };
     if args.dry_run {
-        for o in &elsewhere {
-            let odev = dev_name(o.index);
-            out(&format!("ip addr del {}/{} dev {odev}", o.addr, o.prefix));
-        }
-        if let (Some(e), true) = (here, differs.is_some()) {
-            out(&format!("ip addr del {}/{} dev {dev}", e.addr, e.prefix));
-        }
-        if need_addr {
-            out(&ip_add_cmd(&vip, dev));
-        }
-        if !route_ok {
-            out(&ip_route_cmd("add", vip.addr, dev));
+        for line in plan.ip_commands() {
+            out(&line);
         }
         return Ok(exit::SUCCESS);
     }
 
-    if need_addr && args.dad && here.is_none() && elsewhere.is_empty() {
+    if plan.add_addr && args.dad && here.is_none() && elsewhere.is_empty() {
         dad_probe(dev, vip.addr, args.dad_timeout)?;
     }
 
-    let mut removed: Vec<(u32, Entry)> = Vec::new();
-    let result = apply(
-        &mut sock,
-        index,
-        dev,
-        &vip,
-        here,
-        &elsewhere,
-        differs.is_some(),
-        !route_ok,
-        &mut removed,
-    );
-    match result {
-        Ok(added) => {
+    let mut done = Vec::new();
+    match plan.apply(&mut sock, &mut done) {
+        Ok((added, route_added)) => {
             if args.verbose {
                 let what = if added { "added" } else { "present" };
-                let route = if !route_ok { " (host route added)" } else { "" };
+                let route = match (route_added, plan.rivals.is_empty()) {
+                    (false, _) => String::new(),
+                    (true, true) => " (host route added)".to_string(),
+                    (true, false) => {
+                        let old: Vec<String> =
+                            plan.rivals.iter().map(|r| r.describe(dev_name)).collect();
+                        format!(" (host route added, replacing {})", old.join(", "))
+                    }
+                };
                 out(&format!("{what} {}{route}", vip_line(&vip, dev)));
             }
             Ok(exit::SUCCESS)
         }
         Err(e) => {
-            // Put back what we removed before the failure, so nothing is half-applied.
-            for (idx, old) in removed {
-                let old_vip = Vip {
-                    addr: old.addr,
-                    prefix: old.prefix,
-                    label: old.label.clone(),
-                    broadcast: old.broadcast,
-                };
-                let _ = addr::add(&mut sock, idx, &dev_name(idx), &old_vip);
+            // Nothing half-applied: undo what was done, last step first.
+            for step in done.into_iter().rev() {
+                step.undo(&mut sock);
             }
             Err(e)
         }
     }
 }
 
-/// Make the change: remove conflicting copies (only with --force, checked by the caller), add
-/// the address, add the host route. Undoes its own address add when the route fails. Returns
-/// whether the address was added now.
-#[allow(clippy::too_many_arguments)]
-fn apply(
-    sock: &mut Socket,
+/// Everything a bind will change, decided before the first change (also what `-n` prints).
+struct Plan<'a> {
+    vip: &'a Vip,
     index: u32,
-    dev: &str,
-    vip: &Vip,
-    here: Option<&Entry>,
-    elsewhere: &[&Entry],
-    replace: bool,
+    dev: &'a str,
+    /// Copies on other interfaces to remove (--force): each with its interface's name and the
+    /// secondaries the kernel removes with it, to put back.
+    moves: Vec<(&'a Entry, String, Vec<Entry>)>,
+    /// The copy here to replace (--force), with the secondaries removed with it.
+    replaced: Option<(&'a Entry, Vec<Entry>)>,
+    add_addr: bool,
+    /// Host routes to remove first (--force).
+    rivals: Vec<&'a HostRoute>,
     add_route: bool,
-    removed: &mut Vec<(u32, Entry)>,
-) -> Result<bool> {
-    for o in elsewhere {
-        addr::del(sock, o.index, &dev_name(o.index), o.addr, o.prefix)?;
-        removed.push((o.index, (*o).clone()));
-    }
-    if let (Some(e), true) = (here, replace) {
-        addr::del(sock, index, dev, e.addr, e.prefix)?;
-        removed.push((index, e.clone()));
-    }
-    let mut added = false;
-    if here.is_none() || replace {
-        match addr::add(sock, index, dev, vip) {
-            Ok(()) => added = true,
-            // Someone else added it between our look and our add: it is there now.
-            Err(e) if addr::is_exists(&e) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    if add_route {
-        match addr::add_host_route(sock, index, dev, vip.addr) {
-            Ok(()) => {}
-            Err(e) if addr::is_exists(&e) => {}
-            Err(e) => {
-                if added {
-                    let _ = addr::del(sock, index, dev, vip.addr, vip.prefix);
-                }
-                return Err(e);
+}
+
+/// One change made, and how to take it back.
+enum Step {
+    /// An address removed, and what the kernel removed with it.
+    Removed(u32, Entry, Vec<Entry>),
+    Added(u32, Vip),
+    RouteRemoved(HostRoute),
+    RouteAdded(u32, IpAddr),
+}
+
+impl Step {
+    /// Best effort: the address set is restored, though a put-back primary may come back as
+    /// a secondary of what was re-added after it.
+    fn undo(self, sock: &mut Socket) {
+        match self {
+            Step::Removed(idx, old, flushed) => {
+                let odev = dev_name(idx);
+                let _ = addr::add(sock, idx, &odev, &old.as_vip(&odev));
+                let _ = addr::readd(sock, idx, &odev, &flushed);
+            }
+            Step::Added(idx, vip) => {
+                let _ = addr::del(sock, idx, &dev_name(idx), vip.addr, vip.prefix);
+            }
+            Step::RouteRemoved(r) => {
+                let _ = addr::readd_route(sock, &r);
+            }
+            Step::RouteAdded(idx, a) => {
+                let _ = addr::del_host_route(sock, idx, &dev_name(idx), a);
             }
         }
     }
-    Ok(added)
+}
+
+impl Plan<'_> {
+    /// The `ip` commands equivalent to [`Plan::apply`], in its order.
+    fn ip_commands(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for (o, odev, flushed) in &self.moves {
+            lines.push(format!("ip addr del {}/{} dev {odev}", o.addr, o.prefix));
+            lines.extend(flushed.iter().map(|x| ip_add_cmd(&x.as_vip(odev), odev)));
+        }
+        if let Some((e, _)) = &self.replaced {
+            lines.push(format!(
+                "ip addr del {}/{} dev {}",
+                e.addr, e.prefix, self.dev
+            ));
+        }
+        if self.add_addr {
+            lines.push(ip_add_cmd(self.vip, self.dev));
+        }
+        if let Some((_, flushed)) = &self.replaced {
+            lines.extend(
+                flushed
+                    .iter()
+                    .map(|x| ip_add_cmd(&x.as_vip(self.dev), self.dev)),
+            );
+        }
+        for r in &self.rivals {
+            lines.push(format!("ip route del {}", r.describe(dev_name)));
+        }
+        if self.add_route {
+            lines.push(ip_route_cmd("add", self.vip.addr, self.dev));
+        }
+        lines
+    }
+
+    /// Make the change, recording each step in `done` so the caller can undo them. Returns
+    /// whether the address and the host route were added now.
+    fn apply(&self, sock: &mut Socket, done: &mut Vec<Step>) -> Result<(bool, bool)> {
+        let (vip, index, dev) = (self.vip, self.index, self.dev);
+        for (o, odev, flushed) in &self.moves {
+            addr::del(sock, o.index, odev, o.addr, o.prefix)?;
+            done.push(Step::Removed(o.index, (*o).clone(), flushed.clone()));
+            addr::readd(sock, o.index, odev, flushed)?;
+        }
+        if let Some((e, flushed)) = &self.replaced {
+            addr::del(sock, index, dev, e.addr, e.prefix)?;
+            done.push(Step::Removed(index, (*e).clone(), flushed.clone()));
+        }
+        let mut added = false;
+        if self.add_addr {
+            match addr::add(sock, index, dev, vip) {
+                Ok(()) => {
+                    added = true;
+                    done.push(Step::Added(index, vip.clone()));
+                }
+                // Someone else added it between our look and our add: it is there now.
+                Err(e) if addr::is_exists(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some((_, flushed)) = &self.replaced {
+            // After the new address, so that it stays the primary of its subnet.
+            addr::readd(sock, index, dev, flushed)?;
+        }
+        for r in &self.rivals {
+            addr::del_route(sock, r, &r.describe(dev_name))?;
+            done.push(Step::RouteRemoved((*r).clone()));
+        }
+        let mut route_added = false;
+        if self.add_route {
+            match addr::add_host_route(sock, index, dev, vip.addr) {
+                Ok(()) => {
+                    route_added = true;
+                    done.push(Step::RouteAdded(index, vip.addr));
+                }
+                // Added meanwhile: fine if it is ours, a conflict if another appeared.
+                Err(e) if addr::is_exists(&e) => {
+                    let routes = addr::host_routes(sock, vip.addr)?;
+                    if !routes.iter().any(|r| r.is_plain_on(index)) {
+                        let other = routes
+                            .iter()
+                            .find(|r| r.competes())
+                            .map_or_else(String::new, |r| format!(" {}", r.describe(dev_name)));
+                        return Err(Error::conflict(format!(
+                            "host route{other} appeared meanwhile, not via {dev}; use --force \
+                             to replace it"
+                        )));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((added, route_added))
+    }
 }
 
 fn vip_line(vip: &Vip, dev: &str) -> String {
@@ -575,6 +737,38 @@ mod tests {
             assert_eq!(e.exit_code(), 2, "{t} {a} {w:?}: {e}");
             assert!(e.to_string().contains(needle), "{e} should name {needle}");
         }
+    }
+
+    #[test]
+    fn a_word_given_twice_says_so() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["up", "up"], "up given twice"),
+            (
+                &["netmask", "255.255.255.0", "netmask", "255.255.255.0"],
+                "netmask given twice",
+            ),
+            (
+                &["broadcast", "198.51.100.255", "broadcast", "198.51.100.255"],
+                "broadcast given twice",
+            ),
+        ];
+        for (w, needle) in cases {
+            let e = target("eth0:1", "198.51.100.2", w).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains(needle), "{e}");
+        }
+        let e = parse_target(
+            "eth0",
+            "198.51.100.2",
+            None,
+            None,
+            &words(&["down", "down"]),
+            &["down"],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("down given twice"), "{e}");
+        // A netmask that agrees with the prefix is not a repetition.
+        assert!(target("eth0", "198.51.100.2/24", &["netmask", "255.255.255.0"]).is_ok());
     }
 
     #[test]

@@ -1,27 +1,56 @@
 //! `vip-unbind`: take a VIP off an interface, like the classic `ifconfig eth0:1 down` +
-//! `route del -host`, but idempotent (an absent address is success) and refusing to remove the
-//! interface's own primary address, which would also flush every secondary address with it.
+//! `route del -host`, but idempotent (an absent address is success) and removing that one
+//! address only: a primary whose removal would make the kernel flush its subnet's secondaries
+//! (promote_secondaries off) is refused, naming them, and with `--force` they are put back.
 
 use std::net::IpAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::addr::{self, Entry, Vip};
-use crate::cli::vip_bind::{describe, ip_route_cmd, mismatch, parse_target};
+use super::out;
+use crate::addr::{self, Entry};
+use crate::cli::vip_bind::{describe, ip_add_cmd, ip_route_cmd, mismatch, parse_target};
 use crate::error::{Error, Result};
-use crate::exit::{self, out};
+use crate::exit;
 use crate::iface;
 use crate::netlink::Socket;
 
 const PROG: &str = "vip-unbind";
+
+/// What each exit code means for `vip-unbind`, beside the shared table (`exit::TABLE`): `--help` and
+/// the man page's EXIT STATUS show both.
+pub const EXIT_NOTES: &[(u8, &str)] = &[
+    (
+        exit::SUCCESS,
+        "The address is not on the interface now (removed now, or already absent).",
+    ),
+    (
+        exit::FAILURE,
+        "No such interface, or the kernel refused the change.",
+    ),
+    (
+        exit::USAGE,
+        "A bad address, prefix, netmask, label or legacy word.",
+    ),
+    (exit::NOPERM, "The capability is CAP_NET_ADMIN."),
+    (
+        exit::CONFLICT,
+        "The address is a primary address whose removal would make the kernel remove the secondary addresses of its subnet too, or it is bound with another prefix length or label than given; and --force was not given.",
+    ),
+];
+
+/// The clap definition of `vip-unbind` (for the generated man page and completions).
+pub fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
 
 /// Remove a virtual IP from an interface (ifconfig IF:LABEL down, route del -host).
 ///
 /// An address that is not there is success. The host route ADDR/32 dev IFACE is removed too.
 /// The legacy form works: vip-unbind eth0:ha1 198.51.100.2 down
 #[derive(Parser, Debug)]
-#[command(name = "vip-unbind", version, after_help = exit::EXIT_HELP)]
+#[command(name = "vip-unbind", version, after_help = super::exit_help())]
 pub struct Args {
     /// Print one line saying what happened: removed or absent
     #[arg(short, long)]
@@ -29,8 +58,9 @@ pub struct Args {
     /// Print the equivalent `ip` commands that would run now; change nothing
     #[arg(short = 'n', long = "dry-run")]
     pub dry_run: bool,
-    /// Remove even the interface's primary address, or an address whose prefix or label
-    /// differs from the one given
+    /// Remove even a primary address that has secondaries (the kernel removes them with it
+    /// unless promote_secondaries is on; they are put back), or an address whose prefix or
+    /// label differs from the one given
     #[arg(long)]
     pub force: bool,
     /// Interface, optionally with the label suffix: eth0 or eth0:ha1
@@ -46,10 +76,7 @@ pub struct Args {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    exit::run(PROG, || {
-        let args: Args = exit::parse(std::env::args_os())?;
-        run(&args)
-    })
+    super::main(PROG, run)
 }
 
 /// Run `vip-unbind` with parsed arguments; returns the exit code.
@@ -82,38 +109,54 @@ pub fn run(args: &Args) -> Result<u8> {
 
     if !args.force {
         refuse_mismatch(e, t.label.as_deref(), t.prefix, dev)?;
-        refuse_primary(e, &entries, dev)?;
+    }
+    // A primary IPv4 address takes its subnet's secondaries with it unless promote_secondaries
+    // is on (then one is promoted): refused without --force; with it, they are put back.
+    let flushed = if e.addr.is_ipv4() && !e.secondary {
+        addr::flushed_with(e, &entries, addr::promotes_secondaries(dev))
+    } else {
+        Vec::new()
+    };
+    if !args.force && !flushed.is_empty() {
+        return Err(Error::conflict(format!(
+            "{} is the primary address of {dev}: removing it makes the kernel remove its \
+             secondary addresses {} too (promote_secondaries is off); use --force to remove it \
+             alone (they are put back)",
+            e.addr,
+            list(&flushed)
+        )));
     }
     if args.dry_run {
         out(&format!("ip addr del {}/{} dev {dev}", e.addr, e.prefix));
+        for x in &flushed {
+            out(&ip_add_cmd(&x.as_vip(dev), dev));
+        }
         if has_route {
             out(&ip_route_cmd("del", t.addr, dev));
         }
         return Ok(exit::SUCCESS);
     }
-    addr::del(&mut sock, index, dev, e.addr, e.prefix).or_else(|err| {
-        // Gone between our look and our delete: the asked-for state holds.
-        if addr::is_absent(&err) {
-            Ok(())
-        } else {
-            Err(err)
-        }
-    })?;
+    addr::del_alone(&mut sock, index, dev, e, &flushed)?;
     if let Err(err) = del_route(&mut sock, index, dev, t.addr) {
         // Nothing half-applied: put the address back as it was.
-        let old = Vip {
-            addr: e.addr,
-            prefix: e.prefix,
-            label: e.label.clone(),
-            broadcast: e.broadcast,
-        };
-        let _ = addr::add(&mut sock, index, dev, &old);
+        let _ = addr::add(&mut sock, index, dev, &e.as_vip(dev));
         return Err(err);
     }
     if args.verbose {
-        out(&format!("removed {}", describe(e, dev)));
+        let kept = if flushed.is_empty() {
+            String::new()
+        } else {
+            format!(" (put back {})", list(&flushed))
+        };
+        out(&format!("removed {}{kept}", describe(e, dev)));
     }
     Ok(exit::SUCCESS)
+}
+
+/// `198.51.100.2, 198.51.100.3`
+fn list(entries: &[Entry]) -> String {
+    let v: Vec<String> = entries.iter().map(|x| x.addr.to_string()).collect();
+    v.join(", ")
 }
 
 /// Remove the host route if there is one; "no such route" is success. Without privilege the
@@ -138,35 +181,4 @@ fn refuse_mismatch(e: &Entry, label: Option<&str>, prefix: Option<u8>, dev: &str
             describe(e, dev)
         ))),
     }
-}
-
-/// Refuse the interface's primary IPv4 address: the first one it holds, or any primary that
-/// has secondaries (deleting it flushes them unless promote_secondaries is on).
-fn refuse_primary(e: &Entry, entries: &[Entry], dev: &str) -> Result<()> {
-    if !e.addr.is_ipv4() || e.secondary {
-        return Ok(());
-    }
-    let first = entries.iter().find(|x| x.index == e.index);
-    let secondaries: Vec<String> = entries
-        .iter()
-        .filter(|x| x.index == e.index && x.secondary && addr::covers(e.addr, e.prefix, x.addr))
-        .map(|x| x.addr.to_string())
-        .collect();
-    if first != Some(e) && secondaries.is_empty() {
-        return Ok(());
-    }
-    let consequence = if secondaries.is_empty() {
-        String::new()
-    } else if addr::promotes_secondaries(dev) {
-        format!("; {} would be promoted in its place", secondaries[0])
-    } else {
-        format!(
-            "; the kernel would also remove its secondary addresses {}",
-            secondaries.join(", ")
-        )
-    };
-    Err(Error::conflict(format!(
-        "{} is the primary address of {dev}{consequence}; use --force to remove it anyway",
-        e.addr
-    )))
 }

@@ -562,3 +562,145 @@ fn without_cap_net_raw_exits_3_naming_it() {
         .expect(3);
     assert!(out.stderr.contains("CAP_NET_RAW"), "{out}");
 }
+
+/// The README's flow: a VIP bound with a label (`eth0:ha1`) is an address of eth0 for garp,
+/// whether vip-bind or `ip addr add ... label` put it there, and `-I eth0:ha1` means eth0.
+#[test]
+fn labelled_vips_are_addresses_of_their_interface() {
+    if !need_root() {
+        return;
+    }
+    let t = moved(VIP1, "24");
+    t.lb2
+        .ip(&["addr", "del", &format!("{VIP1}/24"), "dev", "eth0"]);
+    t.lb2
+        .tool("vip-bind")
+        .args(["--host-route", "eth0:ha1", &format!("{VIP1}/24")])
+        .ok();
+    garp_ok(&t, &["-I", "eth0", "-c", "1", "-s", VIP1, GW]);
+    assert!(
+        gateway_maps(&t, VIP1, MAC2),
+        "gateway still maps {VIP1} to {:?}",
+        t.gw.neigh(VIP1)
+    );
+    t.lb2.ip(&[
+        "addr",
+        "add",
+        &format!("{VIP2}/24"),
+        "dev",
+        "eth0",
+        "label",
+        "eth0:ha2",
+    ]);
+    garp_ok(&t, &["-I", "eth0", "-U", "-s", VIP2]);
+    garp_ok(&t, &["-I", "eth0:ha2", "-U", "-s", VIP2]);
+    garp_ok(&t, &["-I", "eth0:ha1", "-s", VIP2, GW]);
+    // Still refused for an address eth0 does not hold, under any label.
+    let out = t
+        .lb2
+        .tool("garp")
+        .args(["-I", "eth0:ha1", "-s", "198.51.100.9", GW])
+        .expect(1);
+    assert!(out.stderr.contains("not an address of eth0"), "{out}");
+    // A malformed alias is a usage error naming it.
+    let out = t
+        .lb2
+        .tool("garp")
+        .args(["-I", "eth0:", "-s", VIP1])
+        .expect(2);
+    assert!(out.stderr.contains("eth0:"), "{out}");
+}
+
+/// The processes in the PID namespace of `pid`, other than `pid` itself: (pid, state).
+fn others_in_pid_ns(pid: i32) -> Vec<(i32, String)> {
+    let ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).expect("pid namespace");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(p) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if p == pid
+            || std::fs::read_link(format!("/proc/{p}/ns/pid"))
+                .ok()
+                .as_ref()
+                != Some(&ns)
+        {
+            continue;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .unwrap_or("?")
+            .to_string();
+        out.push((p, state));
+    }
+    out
+}
+
+/// A tool leaves no process behind: under an init that never reaps (a container whose PID 1 is
+/// not a reaper), every garp call would otherwise leave a zombie.
+#[test]
+fn garp_leaves_no_process_behind_where_init_does_not_reap() {
+    if !need_root() {
+        return;
+    }
+    let t = topo();
+    t.lb2
+        .ip(&["addr", "add", &format!("{VIP1}/24"), "dev", "eth0"]);
+    // `sleep` as PID 1 of a new PID namespace (inside lb2's network namespace) reaps nothing.
+    let unshare = t
+        .lb2
+        .cmd("unshare")
+        .args(["--pid", "--fork", "sleep", "60"])
+        .timeout(Duration::from_secs(70))
+        .spawn();
+    let parent = unshare.pid() as i32;
+    let mut init = 0;
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            init = child_of(parent).unwrap_or(0);
+            init != 0
+        }),
+        "the namespace's init did not start"
+    );
+    let garp = crate::util::bin("garp");
+    for args in [
+        &["-I", "eth0", "-c", "2", "-i", "0", "-s", VIP1, GW][..],
+        &["-I", "eth0", "-U", "-s", VIP1],
+        &["-I", "eth0", "-D", "-w", "0.05", VIP2],
+    ] {
+        Cmd::new("nsenter")
+            .args(["-t", &init.to_string(), "-p", "-n", "--"])
+            .arg(&garp)
+            .args(args)
+            .ok();
+    }
+    // Anything garp left would exit (and stay a zombie) within milliseconds.
+    std::thread::sleep(Duration::from_millis(300));
+    let left = others_in_pid_ns(init);
+    assert!(
+        left.is_empty(),
+        "left behind in the PID namespace: {left:?}"
+    );
+    drop(unshare);
+}
+
+/// The first child of `pid` found in /proc, if any.
+fn child_of(pid: i32) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let p: i32 = e.file_name().to_str()?.parse().ok()?;
+        let status = std::fs::read_to_string(format!("/proc/{p}/status")).ok()?;
+        let ppid: i32 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("PPid:"))?
+            .trim()
+            .parse()
+            .ok()?;
+        (ppid == pid).then_some(p)
+    })
+}

@@ -343,7 +343,10 @@ fn refused_and_unreachable_fail_fast() {
         ],
     );
     let out = expect(out, 1, "000\n", Duration::from_millis(300));
-    assert!(out.stderr.contains("connect timed out"), "{out}");
+    assert!(
+        out.stderr.contains("fail: connect: timed out after 0.3s"),
+        "{out}"
+    );
 }
 
 /// A misbehaving server: name, behaviour, what httpcheck prints, what its -v line says.
@@ -356,7 +359,7 @@ fn misbehaving_servers_end_at_the_deadline() {
     }
     let ns = netns::single();
     // The printed code is curl's: that of the status line, once a whole one arrived.
-    let cases: [Case; 8] = [
+    let cases: [Case; 9] = [
         (
             "accepts, never answers",
             never_answer,
@@ -385,7 +388,13 @@ fn misbehaving_servers_end_at_the_deadline() {
             "endless header",
             endless_header,
             "200\n",
-            "headers larger than 65536 bytes",
+            "fail: response header line longer than 100 KiB (102400 bytes)",
+        ),
+        (
+            "endless headers",
+            endless_headers,
+            "200\n",
+            "fail: response headers larger than 307200 bytes",
         ),
         (
             "slow endless header",
@@ -427,7 +436,169 @@ fn misbehaving_servers_end_at_the_deadline() {
     let out = hc(&ns, &[&format!("http://{addr}/")]);
     assert!(out.elapsed >= Duration::from_millis(1900), "{out}");
     let out = expect(out, 1, "000\n", Duration::from_secs(2));
-    assert!(out.stderr.contains("timed out after 2s"), "{out}");
+    assert!(out.stderr.contains("response: timed out after 2s"), "{out}");
+}
+
+/// A server, extra flags, the deadline that passes, the code printed, the reason after the URL.
+type TimeoutCase = (
+    fn(TcpStream),
+    &'static [&'static str],
+    Duration,
+    &'static str,
+    &'static str,
+);
+
+#[test]
+fn timeouts_say_which_phase_and_which_deadline() {
+    if !crate::util::need_root() {
+        return;
+    }
+    let ns = netns::single();
+    let cases: [TimeoutCase; 4] = [
+        (
+            never_answer,
+            &["-t", "0.5"],
+            Duration::from_millis(500),
+            "000\n",
+            "response: timed out after 0.5s",
+        ),
+        (
+            endless_content_length,
+            &["-t", "0.5"],
+            Duration::from_millis(500),
+            "200\n",
+            "body: timed out after 0.5s",
+        ),
+        (
+            endless_close_delimited,
+            &["--max-time", "0.75"],
+            Duration::from_millis(750),
+            "200\n",
+            "body: timed out after 0.75s",
+        ),
+        (
+            slow_endless_header,
+            &["-m", "1"],
+            Duration::from_secs(1),
+            "200\n",
+            "response: timed out after 1s",
+        ),
+    ];
+    for (behave, flags, deadline, printed, says) in cases {
+        let u = format!("http://{}/", serve(&ns, behave));
+        let mut args = flags.to_vec();
+        args.push(&u);
+        let out = hc(&ns, &args);
+        assert_eq!(out.stderr, format!("httpcheck: {u}: {says}\n"), "{out}");
+        expect(out, 1, printed, deadline);
+        // -v says the same at the end of its line.
+        args.insert(0, "-v");
+        let out = hc(&ns, &args);
+        assert!(out.stderr.ends_with(&format!(" fail: {says}\n")), "{out}");
+    }
+    // Nobody at an on-link address: the connect deadline when given, else the total one.
+    let silent = "http://198.51.100.9/";
+    let out = hc(&ns, &["-t", "0.4", silent]);
+    assert_eq!(
+        out.stderr,
+        format!("httpcheck: {silent}: connect: timed out after 0.4s\n"),
+        "{out}"
+    );
+    let out = hc(&ns, &["-t", "2", "--connect-timeout", "0.25", silent]);
+    assert_eq!(
+        out.stderr,
+        format!("httpcheck: {silent}: connect: timed out after 0.25s\n"),
+        "{out}"
+    );
+    // A connect deadline longer than the total one: the total one passes first.
+    let out = hc(&ns, &["-t", "0.3", "--connect-timeout", "5", silent]);
+    assert_eq!(
+        out.stderr,
+        format!("httpcheck: {silent}: connect: timed out after 0.3s\n"),
+        "{out}"
+    );
+}
+
+/// How a tiny test server treats a connection.
+type Behaviour = fn(TcpStream);
+
+#[test]
+fn large_response_heads_pass_within_curls_limits() {
+    if !crate::util::need_root() {
+        return;
+    }
+    let ns = netns::single();
+    let t = Duration::from_secs(2);
+    // (what, server, does curl take it too): curl counts the line end in its 100 KiB, so a
+    // line of exactly 100 KiB is just beyond its limit and within ours.
+    let passing: [(&str, Behaviour, bool); 5] = [
+        ("200 headers", two_hundred_headers, true),
+        ("5000 headers", five_thousand_headers, true),
+        ("a 64 KiB header line", a_64k_header_line, true),
+        ("a 100 KiB header line", a_100k_header_line, false),
+        ("299 KiB of headers", a_299k_head, true),
+    ];
+    for (name, behave, curl_too) in passing {
+        let addr = serve(&ns, behave);
+        let ok = format!("http://{addr}/ok");
+        // The body after the head is intact, chunked or not; a redirect's Location is kept.
+        let out = expect(hc(&ns, &["--body-match", "^ok$", &ok]), 0, "200\n", t);
+        assert_eq!(out.stderr, "", "{name}\n{out}");
+        let chunked = format!("http://{addr}/chunked");
+        expect(hc(&ns, &["--body-match", "^ok$", &chunked]), 0, "200\n", t);
+        let redirect = format!("http://{addr}/redirect");
+        expect(hc(&ns, &["-L", &redirect]), 0, "200\n", t);
+        expect(hc(&ns, &[&redirect]), 1, "302\n", t);
+        if !curl_too {
+            continue;
+        }
+        let args = [
+            "-o",
+            "/dev/null",
+            "-s",
+            "-m",
+            "2",
+            "-w",
+            "%{http_code}",
+            &ok,
+        ];
+        let (curl, ours) = both(&ns, &args);
+        assert_eq!(curl.stdout, "200", "{name}\n{curl}");
+        assert_eq!(ours.stdout, curl.stdout, "{name}\n{curl}\n{ours}");
+        assert_eq!(curl.code, Some(0), "{name}\n{curl}");
+        assert_eq!(ours.code, curl.code, "{name}\n{curl}\n{ours}");
+    }
+    // Beyond them: a failure that names the limit, at once, as curl fails too.
+    let failing: [(&str, Behaviour, &str); 2] = [
+        (
+            "a header line over 100 KiB",
+            an_over_100k_header_line,
+            "response header line longer than 100 KiB (102400 bytes)",
+        ),
+        (
+            "over 300 KiB of headers",
+            an_over_300k_head,
+            "response headers larger than 307200 bytes",
+        ),
+    ];
+    for (name, behave, says) in failing {
+        let u = format!("http://{}/ok", serve(&ns, behave));
+        let out = expect(hc(&ns, &[&u]), 1, "200\n", t);
+        assert_eq!(
+            out.stderr,
+            format!("httpcheck: {u}: {says}\n"),
+            "{name}\n{out}"
+        );
+        assert!(
+            out.elapsed < Duration::from_secs(1),
+            "{name}: not at once\n{out}"
+        );
+        let curl = ns
+            .cmd("/usr/bin/curl")
+            .args(["-o", "/dev/null", "-s", "-m", "2", &u])
+            .run();
+        assert_ne!(curl.code, Some(0), "{name}: curl took it\n{curl}");
+    }
 }
 
 #[test]
@@ -436,12 +607,13 @@ fn curl_prints_the_same_for_misbehaving_servers() {
         return;
     }
     let ns = netns::single();
-    let behaviours: [fn(TcpStream); 8] = [
+    let behaviours: [fn(TcpStream); 9] = [
         never_answer,
         dribble,
         endless_content_length,
         endless_close_delimited,
         endless_header,
+        endless_headers,
         slow_endless_header,
         garbage,
         huge_body,
@@ -499,6 +671,10 @@ fn a_stuck_name_lookup_is_cut_at_the_deadline() {
     .expect("write resolv.conf");
     let out = hc(&ns, &["-v", "-t", "0.5", "http://health.example.test/"]);
     assert!(out.stderr.contains("phase=resolve"), "{out}");
+    assert!(
+        out.stderr.contains("fail: resolve: timed out after 0.5s"),
+        "{out}"
+    );
     expect(out, 1, "000\n", Duration::from_millis(500));
     drop(dns);
 }
@@ -607,6 +783,137 @@ fn https_verifies_certificates() {
     // A bad --cacert file is a usage error.
     let out = hc(&ns, &["--cacert", key.to_str().unwrap(), &u]).expect_code(2);
     assert!(out.stderr.starts_with("httpcheck: --cacert: "), "{out}");
+}
+
+/// The request heads that a server on 198.51.100.4 in `ns` receives, in order; each is answered
+/// `200 ok`.
+fn recorder(ns: &Netns) -> (SocketAddr, mpsc::Receiver<Vec<u8>>) {
+    let path = format!("/run/netns/{}", ns.name);
+    let (addr_tx, addr_rx) = mpsc::channel();
+    let (head_tx, head_rx) = mpsc::channel();
+    thread::spawn(move || {
+        join_netns(&path);
+        let listener = TcpListener::bind((LB1, 0)).expect("bind in namespace");
+        addr_tx
+            .send(listener.local_addr().expect("local addr"))
+            .expect("send");
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { break };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
+            if head_tx.send(head).is_err() {
+                break;
+            }
+        }
+    });
+    let addr = addr_rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("server started");
+    (addr, head_rx)
+}
+
+/// The header lines of a request head as (lowercase name, value), sorted; the automatic
+/// User-Agent's value (curl's or ours) reads `DEFAULT`.
+fn header_lines(head: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(head);
+    let mut lines: Vec<(String, String)> = text
+        .split("\r\n")
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (name, value) = l.split_once(':').unwrap_or((l, ""));
+            let (name, value) = (name.to_ascii_lowercase(), value.trim().to_string());
+            let default = value.starts_with("curl/") || value.starts_with("httpcheck/");
+            let value = if name == "user-agent" && default {
+                "DEFAULT".to_string()
+            } else {
+                value
+            };
+            (name, value)
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn header_removal_and_empty_headers_follow_curl() {
+    if !crate::util::need_root() {
+        return;
+    }
+    let ns = netns::single();
+    let (addr, heads) = recorder(&ns);
+    let u = format!("http://{addr}/");
+    let sent = |program: Cmd| {
+        let out = program.arg(&u).run();
+        let head = heads
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|_| panic!("no request arrived\n{out}"));
+        (out, header_lines(&head))
+    };
+    let has = |lines: &[(String, String)], name: &str| lines.iter().any(|(n, _)| n == name);
+    // Without -H: Host, our User-Agent and Accept, as curl sends them.
+    let (out, ours) = sent(hc_cmd(&ns, &[]));
+    out.expect_code(0);
+    assert!(
+        has(&ours, "host") && has(&ours, "user-agent") && has(&ours, "accept"),
+        "{ours:?}"
+    );
+    for args in [
+        &["-H", "User-Agent:"][..],
+        &["-H", "Accept:"],
+        &["-H", "User-Agent:", "-H", "Accept:"],
+        &["-H", "User-Agent:   "],
+        &["-H", "X-Empty;"],
+        &["-H", "Accept;"],
+        &["-H", "User-Agent;"],
+        &["-H", "User-Agent: probe/1", "-H", "User-Agent:"],
+        &["-H", "X-A: 1", "-H", "X-A:"],
+        &["-H", "X-Gone:"],
+        &["-H", "Host;"],
+        &["-H", "Host: a.test", "-H", "User-Agent:", "-H", "X-B: 2"],
+    ] {
+        let (out, ours) = sent(hc_cmd(&ns, args));
+        out.expect_code(0);
+        let (curl_out, curl) = sent(
+            ns.cmd("/usr/bin/curl")
+                .args(["-s", "-o", "/dev/null"])
+                .args(args),
+        );
+        curl_out.expect_code(0);
+        assert_eq!(
+            ours, curl,
+            "{args:?}: httpcheck and curl sent different headers"
+        );
+    }
+    // `Name:` sends no such line at all, `Name;` one with an empty value.
+    let (_, ours) = sent(hc_cmd(&ns, &["-H", "User-Agent:", "-H", "Accept:"]));
+    assert!(
+        !has(&ours, "user-agent") && !has(&ours, "accept"),
+        "{ours:?}"
+    );
+    let (_, ours) = sent(hc_cmd(&ns, &["-H", "X-Empty;"]));
+    assert!(
+        ours.contains(&("x-empty".to_string(), String::new())),
+        "{ours:?}"
+    );
+    // Leaving out Host cannot be done (curl would, and get a 400): a usage error, nothing sent.
+    let out = hc(&ns, &["-H", "Host:", &u]).expect_code(2);
+    assert!(out.stderr.contains("'Host:'"), "{out}");
+    assert!(heads.recv_timeout(Duration::from_millis(300)).is_err());
+}
+
+/// httpcheck inside `ns`, the URL still to be added.
+fn hc_cmd(ns: &Netns, args: &[&str]) -> Cmd {
+    ns.tool("httpcheck").args(args)
 }
 
 #[test]
@@ -765,6 +1072,85 @@ fn endless_header(mut s: TcpStream) {
             return;
         }
     }
+}
+
+/// Short header lines, as fast as they go, without end.
+fn endless_headers(mut s: TcpStream) {
+    read_request(&mut s);
+    let _ = s.write_all(b"HTTP/1.1 200 OK\r\n");
+    let lines: Vec<u8> = (0..1000)
+        .flat_map(|i| format!("X-Many-{i}: yes\r\n").into_bytes())
+        .collect();
+    for _ in 0..10_000 {
+        if s.write_all(&lines).is_err() {
+            return;
+        }
+    }
+}
+
+/// `200 ok` after `count` extra header lines of `len` bytes each; `/redirect` answers `302` to
+/// `/ok` with the same head, `/chunked` sends the body chunked.
+fn big_head(mut s: TcpStream, count: usize, len: usize) {
+    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    let path = String::from_utf8_lossy(&got)
+        .split(' ')
+        .nth(1)
+        .unwrap_or("/")
+        .to_string();
+    let mut head = Vec::new();
+    head.extend_from_slice(match path.as_str() {
+        "/redirect" => b"HTTP/1.1 302 Found\r\n".as_slice(),
+        _ => b"HTTP/1.1 200 OK\r\n",
+    });
+    for i in 0..count {
+        let name = format!("X-Header-{i}: ");
+        let value = "v".repeat(len.saturating_sub(name.len()).max(1));
+        head.extend_from_slice(format!("{name}{value}\r\n").as_bytes());
+    }
+    let body: &[u8] = match path.as_str() {
+        "/redirect" => b"Location: /ok\r\nContent-Length: 0\r\n\r\n",
+        "/chunked" => b"Transfer-Encoding: chunked\r\n\r\n3\r\nok\n\r\n0\r\n\r\n",
+        _ => b"Content-Length: 3\r\n\r\nok\n",
+    };
+    head.extend_from_slice(body);
+    let _ = s.write_all(&head);
+    hold(s);
+}
+
+fn two_hundred_headers(s: TcpStream) {
+    big_head(s, 200, 40);
+}
+
+fn five_thousand_headers(s: TcpStream) {
+    big_head(s, 5000, 50);
+}
+
+fn a_64k_header_line(s: TcpStream) {
+    big_head(s, 1, 64 * 1024);
+}
+
+fn a_100k_header_line(s: TcpStream) {
+    big_head(s, 1, 100 * 1024);
+}
+
+fn an_over_100k_header_line(s: TcpStream) {
+    big_head(s, 1, 100 * 1024 + 1);
+}
+
+fn a_299k_head(s: TcpStream) {
+    big_head(s, 3, 99 * 1024);
+}
+
+fn an_over_300k_head(s: TcpStream) {
+    big_head(s, 4, 80 * 1024);
 }
 
 fn slow_endless_header(mut s: TcpStream) {

@@ -5,9 +5,11 @@ mod netns;
 mod nginx;
 mod util;
 
+mod classic;
 mod docs;
 mod garp;
 mod httpcheck;
+mod man;
 mod nginx_reload;
 mod supervisor;
 mod vip_bind;

@@ -1,7 +1,7 @@
 //! A real nginx for tests: its own prefix in a temporary directory, its own pidfile and logs,
 //! optionally inside a network namespace. Stopped on drop.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::netns::Netns;
@@ -11,12 +11,19 @@ use crate::util::{Cmd, wait_until};
 pub struct Nginx {
     pub dir: tempfile::TempDir,
     pub ns: Option<String>,
+    /// The binary started: `nginx` from PATH unless [`Nginx::start_program`] said otherwise.
+    pub program: PathBuf,
 }
 
 impl Nginx {
     /// Start nginx with `servers` (the `server { ... }` blocks) inside `http {}`.
     /// `ns`: the namespace to run in, or None for the current one.
     pub fn start(ns: Option<&Netns>, servers: &str) -> Nginx {
+        Nginx::start_program(ns, servers, Path::new("nginx"))
+    }
+
+    /// [`Nginx::start`] with another nginx binary (a copy under another name, say).
+    pub fn start_program(ns: Option<&Netns>, servers: &str, program: &Path) -> Nginx {
         let dir = tempfile::Builder::new()
             .prefix("vipkit-nginx")
             .tempdir()
@@ -24,6 +31,7 @@ impl Nginx {
         let nginx = Nginx {
             dir,
             ns: ns.map(|n| n.name.clone()),
+            program: program.to_path_buf(),
         };
         nginx.write_conf(servers);
         nginx.cmd().ok();
@@ -64,8 +72,8 @@ impl Nginx {
     /// The `nginx -p DIR -c DIR/nginx.conf` command, in the namespace when there is one.
     pub fn cmd(&self) -> Cmd {
         let c = match &self.ns {
-            Some(ns) => Cmd::in_ns(ns, "nginx"),
-            None => Cmd::new("nginx"),
+            Some(ns) => Cmd::in_ns(ns, &self.program),
+            None => Cmd::new(&self.program),
         };
         c.args(["-p"])
             .arg(self.dir.path())
@@ -133,6 +141,27 @@ impl Nginx {
             );
         }
     }
+}
+
+/// A copy of the nginx binary at `dir`/`name`, ready to run: it is started once with `-v`,
+/// retried while a fork of another test still holds the fresh copy open for writing
+/// (ETXTBSY), so that the fixture's start cannot meet that.
+pub fn nginx_copy(dir: &Path, name: &str) -> PathBuf {
+    let from = ["/usr/sbin/nginx", "/usr/local/nginx/sbin/nginx"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("an nginx binary");
+    let to = dir.join(name);
+    std::fs::copy(from, &to).expect("copy nginx");
+    let ready = wait_until(Duration::from_secs(5), || {
+        std::process::Command::new(&to)
+            .arg("-v")
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok()
+    });
+    assert!(ready, "{} stayed busy", to.display());
+    to
 }
 
 impl Drop for Nginx {

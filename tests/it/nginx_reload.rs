@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::netns::{LB1, Netns, single};
-use crate::nginx::Nginx;
+use crate::nginx::{Nginx, nginx_copy};
 use crate::util::{Cmd, Output, bin, wait_until};
 
 /// A server answering `body` on LB1:80.
@@ -427,6 +427,176 @@ fn a_running_process_that_is_not_nginx_survives() {
     let out = reload(&ns).arg("-p").arg(&pidfile).expect(1);
     assert!(out.stderr.contains(&format!("pid {pid}")), "{out}");
     assert!(out.stderr.contains("no such process"), "{out}");
+}
+
+/// nginx-reload inside `ns` as `nobody` with CAP_KILL only (it cannot read /proc/PID/exe of
+/// a root process then).
+fn reload_with_cap_kill_only(ns: &Netns) -> Cmd {
+    ns.cmd("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(["--inh-caps=-all,+kill", "--ambient-caps=+kill"])
+        .arg(bin("nginx-reload"))
+        .timeout(Duration::from_secs(20))
+}
+
+/// A pidfile that `nobody` can read, holding `pid`.
+fn readable_pidfile(dir: &Path, pid: u32) -> std::path::PathBuf {
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let pidfile = dir.join("nginx.pid");
+    std::fs::write(&pidfile, format!("{pid}\n")).expect("write");
+    std::fs::set_permissions(&pidfile, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    pidfile
+}
+
+#[test]
+fn a_process_titled_as_a_master_is_refused_unless_it_runs_nginx() {
+    if !crate::util::need_root() {
+        return;
+    }
+    let ns = single();
+    let mut fake = ns
+        .cmd("bash")
+        .args([
+            "-c",
+            "exec -a 'nginx: master process /usr/sbin/nginx' sleep 30",
+        ])
+        .spawn();
+    let pid = fake.pid();
+    let titled = wait_until(Duration::from_secs(5), || {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| c.starts_with(b"nginx: master process /usr/sbin/nginx\0"))
+    });
+    assert!(titled, "the fake master did not start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pidfile = readable_pidfile(dir.path(), pid);
+    for args in [
+        &["-s", "reload"][..],
+        &["-s", "reopen"],
+        &["-s", "quit"],
+        &["-s", "stop"],
+        &["-t"],
+        &["--wait", "0"],
+        &["--nginx", "/usr/sbin/nginx"],
+    ] {
+        let out = reload(&ns).args(args).arg("-p").arg(&pidfile).expect(1);
+        assert_eq!(out.stderr.lines().count(), 1, "{out}");
+        assert!(
+            out.stderr.starts_with(&format!(
+                "nginx-reload: pid {pid} from {} is titled \"nginx: master process /usr/sbin/nginx\" \
+                 but runs /",
+                pidfile.display()
+            )),
+            "{out}"
+        );
+        assert!(out.stderr.contains("/sleep, not nginx"), "{out}");
+        assert!(out.stderr.ends_with("nothing signalled\n"), "{out}");
+    }
+    // Without CAP_SYS_PTRACE /proc/PID/exe is out of sight: the kernel's command name is
+    // checked instead, which `exec -a` does not change.
+    let out = reload_with_cap_kill_only(&ns)
+        .arg("-p")
+        .arg(&pidfile)
+        .expect(1);
+    assert!(
+        out.stderr
+            .contains("but runs a program named \"sleep\", not nginx"),
+        "{out}"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(fake.running(), "the fake master was signalled");
+    assert!(alive(pid as i32));
+}
+
+#[test]
+fn an_nginx_binary_replaced_on_disk_is_still_nginx() {
+    if !crate::util::need_root() {
+        return;
+    }
+    let ns = single();
+    let bin_dir = tempfile::tempdir().expect("tempdir");
+    let nginx = nginx_copy(bin_dir.path(), "nginx");
+    let n = Nginx::start_program(Some(&ns), &server("one"), &nginx);
+    assert!(
+        wait_until(Duration::from_secs(5), || serving(&n).len() == 2),
+        "nginx did not start its workers"
+    );
+    let master = n.master_pid().expect("master");
+    // A package upgrade unlinks the old binary: /proc/PID/exe reads "PATH (deleted)".
+    std::fs::remove_file(&nginx).expect("rm");
+    let exe = std::fs::read_link(format!("/proc/{master}/exe")).expect("exe");
+    assert!(exe.to_string_lossy().ends_with(" (deleted)"), "{exe:?}");
+    let old = serving(&n);
+    let out = reload(&ns).args(["-v", "-p"]).arg(n.pidfile()).ok();
+    assert!(out.stdout.contains("reloaded"), "{out}");
+    assert!(serving(&n).iter().all(|p| !old.contains(p)), "{out}");
+    // -t runs the binary the master runs, deleted or not.
+    n.write_conf(&server("two"));
+    reload(&ns).args(["-t", "-p"]).arg(n.pidfile()).ok();
+    assert_eq!(get(&ns, "/"), ("200".into(), "two".into()));
+}
+
+#[test]
+fn nginx_under_another_name_needs_nginx_bin() {
+    if !crate::util::need_root() {
+        return;
+    }
+    let ns = single();
+    let bin_dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
+    let web = nginx_copy(bin_dir.path(), "web-server");
+    let n = Nginx::start_program(Some(&ns), &server("one"), &web);
+    assert!(
+        wait_until(Duration::from_secs(5), || serving(&n).len() == 2),
+        "nginx did not start its workers"
+    );
+    let master = n.master_pid().expect("master");
+    let old = serving(&n);
+    let out = reload(&ns).arg("-p").arg(n.pidfile()).expect(1);
+    assert!(
+        out.stderr.contains(&format!(
+            "pid {master} from {} is titled",
+            n.pidfile().display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "but runs {}, not nginx (give --nginx BIN",
+            web.display()
+        )),
+        "{out}"
+    );
+    assert_eq!(serving(&n), old, "signalled anyway");
+    // Named with --nginx (no -t needed), it is nginx.
+    let out = reload(&ns)
+        .args(["-v", "--nginx"])
+        .arg(&web)
+        .arg("-p")
+        .arg(n.pidfile())
+        .ok();
+    assert!(out.stdout.contains("reloaded"), "{out}");
+    assert!(serving(&n).iter().all(|p| !old.contains(p)), "{out}");
+    // With CAP_KILL only, by its command name.
+    let pidfile = readable_pidfile(n.dir.path(), master as u32);
+    let out = reload_with_cap_kill_only(&ns)
+        .arg("-p")
+        .arg(&pidfile)
+        .expect(1);
+    assert!(
+        out.stderr
+            .contains("but runs a program named \"web-server\", not nginx"),
+        "{out}"
+    );
+    let old = serving(&n);
+    let out = reload_with_cap_kill_only(&ns)
+        .args(["-v", "--nginx"])
+        .arg(&web)
+        .arg("-p")
+        .arg(&pidfile)
+        .ok();
+    assert!(out.stdout.contains("reloaded"), "{out}");
+    assert!(serving(&n).iter().all(|p| !old.contains(p)), "{out}");
 }
 
 #[test]

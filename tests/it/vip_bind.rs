@@ -200,6 +200,8 @@ fn primary_address_is_refused_without_force() {
         return;
     }
     let ns = single();
+    // The kernel's behaviour this refusal guards against (not the distribution's default).
+    set_promote(&ns, &["eth0"], false);
     bind(&ns).args(["eth0:1", VIP]).ok();
     let e = unbind(&ns).args(["eth0", "198.51.100.4"]).expect(4);
     assert!(e.stderr.contains("primary"), "{e}");
@@ -363,4 +365,300 @@ fn dad_refuses_an_address_another_host_answers_for() {
         .args(["--dad", "--dad-timeout", "5", "eth0:ha1", VIP])
         .timeout(std::time::Duration::from_secs(2))
         .ok();
+}
+
+/// A second interface `v1` (a veth pair inside the namespace, up, no address), for the cases
+/// where a VIP is the interface's first address. `promote` sets promote_secondaries on it (and
+/// on `all`, since the kernel ORs them), so the tests do not depend on the distribution's
+/// default (systemd sets it to 1).
+fn with_v1(ns: &Netns, promote: bool) {
+    ns.ip(&["link", "add", "v1", "type", "veth", "peer", "name", "pv1"]);
+    ns.ip(&["link", "set", "v1", "up"]);
+    ns.ip(&["link", "set", "pv1", "up"]);
+    set_promote(ns, &["v1", "eth0"], promote);
+}
+
+/// net.ipv4.conf.{all,DEV...}.promote_secondaries inside the namespace.
+fn set_promote(ns: &Netns, devs: &[&str], promote: bool) {
+    let v = if promote { "1" } else { "0" };
+    for dev in std::iter::once(&"all").chain(devs) {
+        ns.cmd("sysctl")
+            .args([
+                "-qw",
+                &format!("net.ipv4.conf.{dev}.promote_secondaries={v}"),
+            ])
+            .ok();
+    }
+}
+
+#[test]
+fn a_vip_that_is_its_interfaces_first_address_can_be_released() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    with_v1(&ns, false);
+    bind(&ns).args(["v1", "203.0.113.50/24"]).ok();
+    let a = ns.addr("v1", "203.0.113.50").expect("bound");
+    assert!(
+        a.get("secondary").is_none(),
+        "the primary of its subnet: {a}"
+    );
+    let out = unbind(&ns).args(["-v", "v1", "203.0.113.50/24"]).ok();
+    assert_eq!(out.stdout, "removed 203.0.113.50/24 dev v1\n");
+    assert!(ns.addr("v1", "203.0.113.50").is_none());
+    unbind(&ns).args(["v1", "203.0.113.50/24"]).ok();
+    // The same holds for the legacy form and for an interface's only address.
+    bind(&ns)
+        .args(["v1:ha1", "203.0.113.50", "netmask", "255.255.255.0", "up"])
+        .ok();
+    unbind(&ns).args(["v1:ha1", "203.0.113.50", "down"]).ok();
+    assert!(ns.addrs("v1").iter().all(|a| a["family"] != "inet"));
+}
+
+#[test]
+fn releasing_a_primary_is_refused_only_when_its_secondaries_would_go() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    with_v1(&ns, false);
+    bind(&ns).args(["v1", "203.0.113.50/24"]).ok();
+    bind(&ns)
+        .args(["--broadcast", "+", "v1:b", "203.0.113.70/24"])
+        .ok();
+    let e = unbind(&ns).args(["v1", "203.0.113.50/24"]).expect(4);
+    assert!(
+        e.stderr.contains("203.0.113.70"),
+        "names the secondary: {e}"
+    );
+    assert!(e.stderr.contains("--force"), "{e}");
+    assert_eq!(e.stderr.lines().count(), 1, "{e}");
+    assert!(ns.addr("v1", "203.0.113.50").is_some());
+    assert!(ns.addr("v1", "203.0.113.70").is_some());
+    // --force removes it alone: what the kernel flushes with it is put back as it was.
+    let before = ns.addr("v1", "203.0.113.70").unwrap();
+    let dry = unbind(&ns)
+        .args(["-n", "--force", "v1", "203.0.113.50/24"])
+        .ok();
+    assert_eq!(
+        dry.stdout,
+        "ip addr del 203.0.113.50/24 dev v1\n\
+         ip addr add 203.0.113.70/24 brd 203.0.113.255 dev v1 label v1:b\n"
+    );
+    assert!(
+        ns.addr("v1", "203.0.113.50").is_some(),
+        "-n changes nothing"
+    );
+    unbind(&ns).args(["--force", "v1", "203.0.113.50/24"]).ok();
+    assert!(ns.addr("v1", "203.0.113.50").is_none());
+    let after = ns.addr("v1", "203.0.113.70").expect("secondary kept");
+    for key in ["prefixlen", "label", "broadcast"] {
+        assert_eq!(after[key], before[key], "{key}: {after}");
+    }
+    // Now the primary itself, alone: released without --force.
+    unbind(&ns).args(["v1:b", "203.0.113.70/24"]).ok();
+    assert!(ns.addr("v1", "203.0.113.70").is_none());
+
+    // With promote_secondaries on, the kernel promotes instead of flushing: nothing to refuse.
+    set_promote(&ns, &["v1", "eth0"], true);
+    bind(&ns).args(["v1", "203.0.113.50/24"]).ok();
+    bind(&ns).args(["v1", "203.0.113.70/24"]).ok();
+    unbind(&ns).args(["v1", "203.0.113.50/24"]).ok();
+    assert!(ns.addr("v1", "203.0.113.50").is_none());
+    let promoted = ns.addr("v1", "203.0.113.70").expect("promoted");
+    assert!(promoted.get("secondary").is_none(), "{promoted}");
+}
+
+#[test]
+fn force_replacing_or_moving_a_primary_keeps_its_secondaries() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    with_v1(&ns, false);
+    bind(&ns).args(["v1", "203.0.113.50/24"]).ok();
+    bind(&ns)
+        .args(["--broadcast", "+", "v1:x", "203.0.113.70/24"])
+        .ok();
+    let before = ns.addrs("v1");
+    // Without --force: the usual conflict, nothing changed.
+    bind(&ns).args(["v1", "203.0.113.50/32"]).expect(4);
+    let dry = bind(&ns)
+        .args(["-n", "--force", "v1", "203.0.113.50/32"])
+        .ok();
+    assert_eq!(
+        dry.stdout,
+        "ip addr del 203.0.113.50/24 dev v1\n\
+         ip addr add 203.0.113.50/32 dev v1\n\
+         ip addr add 203.0.113.70/24 brd 203.0.113.255 dev v1 label v1:x\n"
+    );
+    assert_eq!(ns.addrs("v1"), before, "-n changes nothing");
+    bind(&ns).args(["--force", "v1", "203.0.113.50/32"]).ok();
+    assert_eq!(ns.addr("v1", "203.0.113.50").unwrap()["prefixlen"], 32);
+    let kept = ns
+        .addr("v1", "203.0.113.70")
+        .expect("the secondary survives");
+    assert_eq!(kept["prefixlen"], 24);
+    assert_eq!(kept["label"], "v1:x");
+    assert_eq!(kept["broadcast"], "203.0.113.255");
+
+    // Moving a primary to another interface keeps the secondaries where they were.
+    unbind(&ns).args(["v1", "203.0.113.50"]).ok();
+    unbind(&ns).args(["v1:x", "203.0.113.70"]).ok();
+    bind(&ns).args(["v1", "203.0.113.50/24"]).ok();
+    bind(&ns).args(["v1", "203.0.113.70/24"]).ok();
+    assert!(
+        ns.addr("v1", "203.0.113.70")
+            .unwrap()
+            .get("secondary")
+            .is_some()
+    );
+    bind(&ns).args(["--force", "eth0", "203.0.113.50/24"]).ok();
+    assert!(ns.addr("eth0", "203.0.113.50").is_some());
+    assert!(ns.addr("v1", "203.0.113.50").is_none());
+    assert!(ns.addr("v1", "203.0.113.70").is_some(), "left on v1");
+}
+
+#[test]
+fn an_equal_host_route_on_another_device_is_a_conflict() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    ns.ip(&[
+        "link", "add", "eth1", "type", "veth", "peer", "name", "peer1",
+    ]);
+    ns.ip(&["link", "set", "eth1", "up"]);
+    let host = format!("{VIP}/32");
+    ns.ip(&["route", "add", &host, "dev", "eth1"]);
+    let e = bind(&ns)
+        .args(["-v", "--host-route", "eth0:ha1", VIP])
+        .expect(4);
+    assert!(
+        e.stderr.contains("eth1") && e.stderr.contains("--force"),
+        "{e}"
+    );
+    assert_eq!(e.stdout, "", "claims nothing: {e}");
+    assert!(ns.addr("eth0", VIP).is_none(), "nothing half-applied");
+    bind(&ns).args(["eth0:ha1", VIP]).ok();
+    let c = bind(&ns)
+        .args(["--check", "-v", "--host-route", "eth0:ha1", VIP])
+        .expect(1);
+    assert!(c.stdout.contains("eth1"), "{c}");
+    // --force replaces it.
+    let dry = bind(&ns)
+        .args(["-n", "--force", "--host-route", "eth0:ha1", VIP])
+        .ok();
+    assert_eq!(
+        dry.stdout,
+        format!("ip route del {host} dev eth1\nip route add {host} dev eth0\n")
+    );
+    let out = bind(&ns)
+        .args(["-v", "--force", "--host-route", "eth0:ha1", VIP])
+        .ok();
+    assert!(out.stdout.contains("host route added"), "{out}");
+    assert!(out.stdout.contains("eth1"), "says what it replaced: {out}");
+    assert!(has_route(&ns, VIP));
+    let routes = ns.ip_json(&["route", "show", "table", "main", &host]);
+    assert_eq!(routes.as_array().map(Vec::len), Some(1), "{routes}");
+    bind(&ns)
+        .args(["--check", "--host-route", "eth0:ha1", VIP])
+        .ok();
+    let again = bind(&ns).args(["-v", "--host-route", "eth0:ha1", VIP]).ok();
+    assert_eq!(
+        again.stdout,
+        format!("present {VIP}/24 dev eth0 label eth0:ha1\n")
+    );
+    unbind(&ns).args(["eth0:ha1", VIP]).ok();
+
+    // A route of another metric does not stand in the way: ours is added and preferred.
+    ns.ip(&["route", "add", &host, "dev", "eth1", "metric", "100"]);
+    let out = bind(&ns).args(["-v", "--host-route", "eth0:ha1", VIP]).ok();
+    assert!(out.stdout.ends_with("(host route added)\n"), "{out}");
+    bind(&ns)
+        .args(["--check", "--host-route", "eth0:ha1", VIP])
+        .ok();
+}
+
+#[test]
+fn address_nits_are_usage_errors_that_say_what_is_wrong() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    let before = ns.addrs("eth0");
+    let cases: &[(&[&str], &str)] = &[
+        (&["eth0:1", VIP, "up", "up"], "up given twice"),
+        (
+            &[
+                "eth0:1",
+                VIP,
+                "netmask",
+                "255.255.255.0",
+                "netmask",
+                "255.255.255.0",
+            ],
+            "netmask given twice",
+        ),
+        (
+            &["--broadcast", VIP, "eth0", "198.51.100.2/24"],
+            "equals the address",
+        ),
+        (&["eth0:1", VIP, "broadcast", VIP], "equals the address"),
+        (&["eth0", "198.51.100.2/024"], "198.51.100.2/024"),
+        (&["eth0", "198.51.100.2/+24"], "198.51.100.2/+24"),
+        (&["eth0", "2001:db8::/64"], "2001:db8::/64"),
+        (&["eth0", "2001:db8::"], "2001:db8::/64"),
+        (&["eth0", "::ffff:198.51.100.9"], "::ffff:198.51.100.9"),
+    ];
+    for (args, needle) in cases {
+        let out = bind(&ns).args(*args).expect(2);
+        let line = out.stderr.trim_end();
+        assert!(
+            !line.contains('\n') && line.starts_with("vip-bind: "),
+            "{out}"
+        );
+        assert!(line.contains(needle), "should say {needle:?}: {out}");
+        assert!(
+            !line.contains("outside") && !line.contains("contradicts"),
+            "{out}"
+        );
+    }
+    assert_eq!(ns.addrs("eth0"), before, "nothing applied");
+    let out = unbind(&ns).args(["eth0:1", VIP, "down", "down"]).expect(2);
+    assert!(out.stderr.contains("down given twice"), "{out}");
+    // Still fine: an IPv6 host address, a /127 pair, a prefix that agrees with the netmask.
+    bind(&ns).args(["eth0", "2001:db8::/127"]).ok();
+    bind(&ns)
+        .args([
+            "eth0:1",
+            "198.51.100.2/24",
+            "netmask",
+            "255.255.255.0",
+            "up",
+        ])
+        .ok();
+}
+
+#[test]
+fn without_a_prefix_the_bound_prefix_matches() {
+    if !need_root() {
+        return;
+    }
+    let ns = single();
+    bind(&ns).args(["eth0", "198.51.100.30/32"]).ok();
+    let before = ns.addrs("eth0");
+    let out = bind(&ns)
+        .args(["--check", "-v", "eth0", "198.51.100.30"])
+        .ok();
+    assert_eq!(out.stdout, "bound 198.51.100.30/32 dev eth0\n");
+    let out = bind(&ns).args(["-v", "eth0", "198.51.100.30"]).ok();
+    assert_eq!(out.stdout, "present 198.51.100.30/32 dev eth0\n");
+    assert_eq!(ns.addrs("eth0"), before);
+    // A prefix given must still match.
+    bind(&ns)
+        .args(["--check", "eth0", "198.51.100.30/24"])
+        .expect(1);
+    bind(&ns).args(["eth0", "198.51.100.30/24"]).expect(4);
 }
