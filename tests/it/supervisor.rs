@@ -2585,3 +2585,39 @@ fn min_hold_moves_a_flapping_peer_vip_at_most_once_per_min_hold() {
         lab.fail("lb2 did not log event=hold");
     }
 }
+
+/// Labelled VIPs in the two-balancer lab: lb2 takes lb1's labelled VIP1 when lb1's nginx
+/// dies, with the label, and its announcements reach the gateway (garp must find a labelled
+/// address on its interface); lb1 takes it back the same way.
+#[test]
+fn labelled_vips_fail_over_and_are_announced() {
+    if !need_root() {
+        return;
+    }
+    let mut lab = Lab::new(Mode::Standby, &[]);
+    lab.set(1, "OWN_VIPS", &format!("{VIP1}/24@ha1"));
+    lab.set(2, "PEER_VIPS", &format!("{VIP1}/24@eth0:ha1"));
+    lab.start_all();
+    lab.wait_steady();
+    let label = |n: u8| {
+        lab.lb(n)
+            .addr("eth0", VIP1)
+            .and_then(|a| a.get("label").and_then(|l| l.as_str()).map(str::to_string))
+    };
+    assert_eq!(label(1).as_deref(), Some("eth0:ha1"), "{}", lab.report());
+    lab.wait_gw_neigh(VIP1, 1, Duration::from_secs(3));
+    std::thread::sleep(Duration::from_millis(1100));
+    lab.web[0].kill();
+    lab.wait_holders(VIP1, &[2], Duration::from_secs(5));
+    assert_eq!(label(2).as_deref(), Some("eth0:ha1"), "{}", lab.report());
+    lab.wait_gw_neigh(VIP1, 2, Duration::from_secs(2));
+    std::thread::sleep(Duration::from_millis(1100));
+    lab.web[0].cmd().ok();
+    lab.wait_steady();
+    lab.wait_gw_neigh(VIP1, 1, Duration::from_secs(2));
+    for n in [1, 2] {
+        if !lab.events(n, "event=error").is_empty() {
+            lab.fail(&format!("lb{n} logged errors"));
+        }
+    }
+}
