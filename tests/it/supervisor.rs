@@ -1087,6 +1087,17 @@ impl Lab {
             .collect()
     }
 
+    /// Wait up to 3 s for a line of lb`n`'s log after its first `skip` lines that contains
+    /// every one of `needles`: a supervisor announces before it logs, so a test that saw the
+    /// effect may look before the line is written.
+    fn wait_log(&self, n: u8, skip: usize, needles: &[&str]) -> bool {
+        wait_until(Duration::from_secs(3), || {
+            self.log_since(n, skip)
+                .iter()
+                .any(|l| needles.iter().all(|x| l.contains(x)))
+        })
+    }
+
     /// Log lines lb`n` wrote after its first `skip` lines.
     fn log_since(&self, n: u8, skip: usize) -> Vec<String> {
         self.log(n).lines().skip(skip).map(str::to_string).collect()
@@ -1437,7 +1448,7 @@ fn restart_and_hand_removal(mode: Mode) {
     if took > 2 * round + Duration::from_millis(200) {
         lab.fail(&format!("restored after {took:?}, more than two rounds"));
     }
-    if lab.events(1, "event=vanished").is_empty() || lab.events(1, "reason=restore").is_empty() {
+    if !lab.wait_log(1, 0, &["event=vanished"]) || !lab.wait_log(1, 0, &["reason=restore"]) {
         lab.fail("lb1 did not log the vanished VIP and its restoration");
     }
     // lb2 must not have grabbed it meanwhile (it is briefly unheld, but lb1 is healthy).
@@ -2219,17 +2230,17 @@ fn a_restarted_supervisor_announces_the_vips_it_finds_bound() {
         "restart: the gateway points at lb1 again after {} ms",
         restart.elapsed().as_millis()
     );
-    let lines = lab.log_since(1, skip);
     for vip in [VIP1, VIP2] {
         let want = format!("event=announce vip={vip}/24 reason=restart");
-        if !lines
-            .iter()
-            .any(|l| l.contains(&want) && l.contains(&format!("garp=3@{GW}")))
-        {
+        if !lab.wait_log(1, skip, &[&want, &format!("garp=3@{GW}")]) {
             lab.fail(&format!("lb1 did not log {want} with its burst"));
         }
     }
-    if lines.iter().any(|l| l.contains("event=takeover")) {
+    if lab
+        .log_since(1, skip)
+        .iter()
+        .any(|l| l.contains("event=takeover"))
+    {
         lab.fail("a VIP found bound is not a takeover");
     }
     assert_eq!(lab.holders(VIP1), [1]);
@@ -2287,11 +2298,11 @@ fn after_a_split_heals_a_side_killed_during_it_announces_on_restart() {
         "restarted after the heal: the gateway points at lb1 after {} ms",
         took.as_millis()
     );
-    if !lab
-        .log_since(1, skip)
-        .iter()
-        .any(|l| l.contains(&format!("event=announce vip={VIP1}/24 reason=restart")))
-    {
+    if !lab.wait_log(
+        1,
+        skip,
+        &[&format!("event=announce vip={VIP1}/24 reason=restart")],
+    ) {
         lab.fail("lb1 did not log event=announce reason=restart");
     }
 }
@@ -2374,14 +2385,18 @@ fn a_duplicate_that_goes_while_the_own_probe_fails_is_still_re_announced() {
     std::thread::sleep(Duration::from_millis(450));
     server.set(Behaviour::Healthy);
     lab.wait_gw_neigh(VIP1, 1, Duration::from_secs(2));
-    let lines = lab.log_since(1, skip);
-    if !lines
-        .iter()
-        .any(|l| l.contains(&format!("event=duplicate-resolved vip={VIP1}/24")))
-    {
+    if !lab.wait_log(
+        1,
+        skip,
+        &[&format!("event=duplicate-resolved vip={VIP1}/24")],
+    ) {
         lab.fail("lb1 did not log event=duplicate-resolved");
     }
-    if lines.iter().any(|l| l.contains("event=release")) {
+    if lab
+        .log_since(1, skip)
+        .iter()
+        .any(|l| l.contains("event=release"))
+    {
         lab.fail("lb1 released VIP1: the failing window was too long for the test");
     }
 }
