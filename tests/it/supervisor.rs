@@ -37,7 +37,24 @@ fn bin_dir() -> PathBuf {
 
 /// The supervisor run by `sh` outside any namespace (only for modes that touch nothing).
 fn sup() -> Cmd {
-    Cmd::new("sh").arg(script()).env("VIPKIT_BIN", bin_dir())
+    sup_in(None)
+}
+
+/// The supervisor run by `sh` in namespace `ns`, or here.
+fn sup_in(ns: Option<&Netns>) -> Cmd {
+    match ns {
+        Some(ns) => Cmd::in_ns(&ns.name, "sh"),
+        None => Cmd::new("sh"),
+    }
+    .arg(script())
+    .env("VIPKIT_BIN", bin_dir())
+}
+
+/// Where configuration checks run. The configurations name eth0 and the supervisor checks
+/// that it exists: as root, a namespace of our own that has one (`netns::single()`); else
+/// this namespace, which must have an eth0.
+fn conf_ns() -> Option<Netns> {
+    crate::util::is_root().then(crate::netns::single)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -65,15 +82,16 @@ fn variant(drop: &[&str], add: &[&str]) -> String {
     lines.join("\n") + "\n"
 }
 
-/// Write `text` as a config file in `dir` and run `--check-config` on it.
-fn check_config(dir: &Path, name: &str, text: &str) -> Output {
+/// Write `text` as a config file in `dir` and run `--check-config` on it in `ns`.
+fn check_config(ns: Option<&Netns>, dir: &Path, name: &str, text: &str) -> Output {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write config");
-    sup().arg("-c").arg(&path).arg("--check-config").run()
+    sup_in(ns).arg("-c").arg(&path).arg("--check-config").run()
 }
 
 #[test]
 fn check_config_rejects_invalid_configs_naming_key_and_value() {
+    let ns = conf_ns();
     let dir = tempfile::tempdir().expect("tempdir");
     // (what is wrong, keys dropped, lines added, what the one error line must contain)
     let cases: &[(&str, &[&str], &[&str], &str)] = &[
@@ -235,10 +253,82 @@ fn check_config_rejects_invalid_configs_naming_key_and_value() {
             &["DAD_TIMEOUT=0.0001"],
             "DAD_TIMEOUT=0.0001: not a number of seconds",
         ),
+        (
+            "damping with a unit",
+            &[],
+            &["MIN_HOLD=10s"],
+            "MIN_HOLD=10s: not a number of seconds",
+        ),
+        // What only the tools' own parsers refuse, reported with file:line and their reason.
+        (
+            "credentials in a URL (httpcheck)",
+            &["SELF_URL"],
+            &["SELF_URL=http://user@198.51.100.4/"],
+            ".conf:7: SELF_URL=http://user@198.51.100.4/: httpcheck: bad URL",
+        ),
+        (
+            "IPv4 in brackets (httpcheck)",
+            &["PEER_URL"],
+            &["PEER_URL=http://[198.51.100.5]/"],
+            ".conf:7: PEER_URL=http://[198.51.100.5]/: httpcheck: bad URL",
+        ),
+        (
+            "encoded blank in the host (httpcheck)",
+            &["SELF_URL"],
+            &["SELF_URL=http://198.51.100.4%20/"],
+            ".conf:7: SELF_URL=http://198.51.100.4%20/: httpcheck: bad URL",
+        ),
+        (
+            "unclosed bracket (httpcheck)",
+            &["PEER_URL"],
+            &["PEER_URL=http://[::1/"],
+            ".conf:7: PEER_URL=http://[::1/: httpcheck: bad URL",
+        ),
+        (
+            "loopback VIP (vip-bind)",
+            &["OWN_VIPS"],
+            &["OWN_VIPS=127.0.0.2/8"],
+            ".conf:7: OWN_VIPS=127.0.0.2/8: '127.0.0.2/8': vip-bind: not a usable VIP address",
+        ),
+        (
+            "multicast VIP (vip-bind)",
+            &["PEER_VIPS"],
+            &["PEER_VIPS=224.0.0.5/24"],
+            ".conf:7: PEER_VIPS=224.0.0.5/24: '224.0.0.5/24': vip-bind: not a usable VIP address",
+        ),
+        (
+            "label on an IPv6 VIP (vip-bind)",
+            &["PEER_VIPS"],
+            &["PEER_VIPS=2001:db8::3/64@ha2"],
+            "'2001:db8::3/64@ha2': vip-bind: IPv6 addresses have no labels",
+        ),
+        (
+            "label too long (vip-bind)",
+            &["OWN_VIPS"],
+            &["OWN_VIPS=198.51.100.2/24@waytoolonglabel"],
+            "vip-bind: invalid label \"eth0:waytoolonglabel\": longer than 15 characters",
+        ),
+        (
+            "label of another interface",
+            &["OWN_VIPS"],
+            &["OWN_VIPS=198.51.100.2/24@eth1:ha1"],
+            "the label must start with the interface, eth0:",
+        ),
+        (
+            "empty label",
+            &["OWN_VIPS"],
+            &["OWN_VIPS=198.51.100.2/24@"],
+            "'198.51.100.2/24@': a label is @NAME or @eth0:NAME",
+        ),
     ];
     assert!(cases.len() >= 12);
     for (i, (what, drop, add, want)) in cases.iter().enumerate() {
-        let out = check_config(dir.path(), &format!("bad{i}.conf"), &variant(drop, add));
+        let out = check_config(
+            ns.as_ref(),
+            dir.path(),
+            &format!("bad{i}.conf"),
+            &variant(drop, add),
+        );
         assert_eq!(out.code, Some(2), "{what}: expected exit 2\n{out}");
         let lines: Vec<&str> = out.stderr.lines().collect();
         assert_eq!(
@@ -256,6 +346,7 @@ fn check_config_rejects_invalid_configs_naming_key_and_value() {
 
 #[test]
 fn check_config_lists_every_problem_and_never_runs_values() {
+    let ns = conf_ns();
     let dir = tempfile::tempdir().expect("tempdir");
     let marker = dir.path().join("ran");
     let m = marker.display();
@@ -263,7 +354,7 @@ fn check_config_lists_every_problem_and_never_runs_values() {
         "IFACE=$(touch {m})\nGATEWAY=`touch {m}`\nOWN_VIPS=\"198.51.100.2/24\"\n\
          SELF_URL=http://198.51.100.4/$(touch%20{m})\nINTERVAL=$(touch {m})\nRISE=;touch {m}\n"
     );
-    let out = check_config(dir.path(), "evil.conf", &text);
+    let out = check_config(ns.as_ref(), dir.path(), "evil.conf", &text);
     assert_eq!(out.code, Some(2), "{out}");
     for key in ["IFACE=", "GATEWAY=", "SELF_URL=", "INTERVAL=", "RISE="] {
         assert!(
@@ -273,7 +364,7 @@ fn check_config_lists_every_problem_and_never_runs_values() {
     }
     assert_eq!(out.stderr.lines().count(), 5, "{out}");
     // The full run rejects it the same way before doing anything.
-    let run = sup()
+    let run = sup_in(ns.as_ref())
         .arg("-c")
         .arg(dir.path().join("evil.conf"))
         .arg("--once")
@@ -284,6 +375,7 @@ fn check_config_lists_every_problem_and_never_runs_values() {
 
 #[test]
 fn check_config_accepts_the_examples() {
+    let ns = conf_ns();
     for ex in [
         "active-standby/lb1.conf",
         "active-standby/lb2.conf",
@@ -291,18 +383,76 @@ fn check_config_accepts_the_examples() {
         "active-active/lb2.conf",
     ] {
         let path = root().join("examples").join(ex);
-        let out = sup().arg("-c").arg(&path).arg("--check-config").ok();
+        let out = sup_in(ns.as_ref())
+            .arg("-c")
+            .arg(&path)
+            .arg("--check-config")
+            .ok();
         assert!(out.stdout.contains(": ok"), "{out}");
     }
 }
 
+/// A missing interface is an error naming it (exit 1: it may exist later), in every mode.
+#[test]
+fn a_missing_interface_is_an_error_in_every_mode() {
+    let ns = conf_ns();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("etho.state");
+    let path = dir.path().join("etho.conf");
+    let text = variant(
+        &["IFACE", "STATE_FILE"],
+        &["IFACE=etho", &format!("STATE_FILE={}", state.display())],
+    );
+    std::fs::write(&path, text).expect("write config");
+    for args in [
+        &["--check-config"][..],
+        &["--once"],
+        &["--once", "--dry-run"],
+        &["--dry-run"],
+        &[],
+    ] {
+        let out = sup_in(ns.as_ref()).arg("-c").arg(&path).args(args).run();
+        assert_eq!(out.code, Some(1), "{args:?}\n{out}");
+        assert_eq!(
+            out.stderr.trim(),
+            format!(
+                "vip-supervisor: {}:6: IFACE=etho: vip-bind: no such interface: etho",
+                path.display()
+            ),
+            "{args:?}\n{out}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}\n{out}");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .collect();
+    assert_eq!(left.len(), 1, "it left files behind: {left:?}");
+}
+
+/// A UTF-8 byte order mark before the first key (as some editors save) is not part of it.
+#[test]
+fn a_byte_order_mark_is_ignored() {
+    let ns = conf_ns();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!("\u{feff}{}", variant(&[], &[]));
+    let out = check_config(ns.as_ref(), dir.path(), "bom.conf", &text);
+    assert_eq!(out.code, Some(0), "{out}");
+    // Only at the very start: elsewhere it is a stray character, and the message says so.
+    let text = format!("{}\u{feff}RISE=3\n", variant(&[], &[]));
+    let out = check_config(ns.as_ref(), dir.path(), "bom2.conf", &text);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.stderr.contains(":8: "), "{out}");
+}
+
 #[test]
 fn quoting_comments_blank_lines_and_crlf_are_accepted() {
+    let ns = conf_ns();
     let dir = tempfile::tempdir().expect("tempdir");
     let text = "# lb2, standby\r\n\r\n  IFACE = eth0\r\nPEER_VIPS='198.51.100.2/24 2001:db8::2/64'\r\n\
                 PEER_URL=\"http://[2001:db8::4]:8080/health?x=1\"\r\nINTERVAL=0.25\r\n\
                 STATE_FILE=/run/vipkit-lb2.state";
-    let out = check_config(dir.path(), "ok.conf", text);
+    let out = check_config(ns.as_ref(), dir.path(), "ok.conf", text);
     assert_eq!(out.code, Some(0), "{out}");
 }
 
@@ -337,6 +487,7 @@ fn usage_errors_exit_2_and_help_exits_0() {
 
 #[test]
 fn explain_states_the_worst_case_and_the_garp_schedule() {
+    let ns = conf_ns();
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("fast.conf");
     std::fs::write(
@@ -347,7 +498,11 @@ fn explain_states_the_worst_case_and_the_garp_schedule() {
         ),
     )
     .expect("write");
-    let out = sup().arg("-c").arg(&path).arg("--explain").ok();
+    let out = sup_in(ns.as_ref())
+        .arg("-c")
+        .arg(&path)
+        .arg("--explain")
+        .ok();
     let text = out.stdout;
     // Rounds every max(INTERVAL, TIMEOUT) = 0.1 s: FALL x 0.1 s + one deadline of 0.1 s.
     assert!(text.contains("at most 0.3 s after the failure"), "{text}");
@@ -356,6 +511,22 @@ fn explain_states_the_worst_case_and_the_garp_schedule() {
     assert!(text.contains("+0, +0.2, +0.4 s"), "{text}");
     assert!(text.contains("who-has 198.51.100.1 tell VIP"), "{text}");
     assert!(text.contains("every 10 s"), "{text}");
+    assert!(text.contains("damping:       none (MIN_HOLD=0)"), "{text}");
+    assert!(
+        text.contains("eth0 down or without carrier: every VIP is released"),
+        "{text}"
+    );
+    std::fs::write(&path, variant(&[], &["MIN_HOLD=2.5"])).expect("write");
+    let out = sup_in(ns.as_ref())
+        .arg("-c")
+        .arg(&path)
+        .arg("--explain")
+        .ok();
+    assert!(
+        out.stdout
+            .contains("MIN_HOLD=2.5 s: after this host takes or releases a peer VIP"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -378,6 +549,10 @@ fn man_page_documents_every_flag_key_and_exit_code() {
         assert!(
             man.contains(&format!(".B {key}")),
             "man page lacks key {key}"
+        );
+        assert!(
+            help.split_whitespace().any(|w| w == key),
+            "--help lacks key {key}"
         );
     }
     let exit = man
@@ -597,6 +772,10 @@ enum Behaviour {
     Flap = 1,
     /// Accept the connection and never answer.
     Hang = 2,
+    /// 503 to every request.
+    Fail = 3,
+    /// 200 for 0.6 s, 503 for 0.6 s, and so on: a verdict that flips slower than RISE/FALL.
+    SlowFlap = 4,
 }
 
 /// A tiny HTTP health endpoint in a namespace, switchable between healthy, flapping and hung.
@@ -619,6 +798,7 @@ impl TestServer {
             let _ = ready_tx.send(());
             let mut held = Vec::new();
             let mut fail_next = true;
+            let t0 = Instant::now();
             while !st.load(Ordering::Relaxed) {
                 match l.accept() {
                     Ok((mut s, _)) => {
@@ -627,6 +807,14 @@ impl TestServer {
                             1 => {
                                 fail_next = !fail_next;
                                 if fail_next { 200 } else { 503 }
+                            }
+                            3 => 503,
+                            4 => {
+                                if (t0.elapsed().as_millis() / 600).is_multiple_of(2) {
+                                    200
+                                } else {
+                                    503
+                                }
                             }
                             _ => {
                                 held.push(s);
@@ -899,6 +1087,17 @@ impl Lab {
             .collect()
     }
 
+    /// Wait up to 3 s for a line of lb`n`'s log after its first `skip` lines that contains
+    /// every one of `needles`: a supervisor announces before it logs, so a test that saw the
+    /// effect may look before the line is written.
+    fn wait_log(&self, n: u8, skip: usize, needles: &[&str]) -> bool {
+        wait_until(Duration::from_secs(3), || {
+            self.log_since(n, skip)
+                .iter()
+                .any(|l| needles.iter().all(|x| l.contains(x)))
+        })
+    }
+
     /// Log lines lb`n` wrote after its first `skip` lines.
     fn log_since(&self, n: u8, skip: usize) -> Vec<String> {
         self.log(n).lines().skip(skip).map(str::to_string).collect()
@@ -921,7 +1120,8 @@ fn show(label: &str, lab: &Lab, c: &Client, from: Duration, to: Duration) {
 // Scenarios, each run in both modes.
 
 /// Host crash of lb1 (bridge port down): VIP1 moves to lb2 with a client-visible gap under 1 s
-/// (INTERVAL=0.1, FALL=2, TIMEOUT=0.1); when lb1 comes back, VIP1 returns to it alone.
+/// (INTERVAL=0.1, FALL=2, TIMEOUT=0.1); when lb1 comes back, VIP1 returns to it alone. lb1,
+/// still running, sees its carrier go: it releases VIP1 and takes nothing meanwhile.
 fn crash_and_failback(mode: Mode) {
     let mut lab = Lab::new(
         mode,
@@ -933,8 +1133,8 @@ fn crash_and_failback(mode: Mode) {
     std::thread::sleep(Duration::from_millis(500));
     let crash = c.now();
     lab.t.crash(1);
-    // lb1 is cut off but still runs, so it keeps VIP1 locally; lb2 must take it.
-    let took = lab.wait_holders(VIP1, &[1, 2], Duration::from_secs(5));
+    // lb1 is cut off but still runs: it sees no carrier and releases VIP1; lb2 must take it.
+    let took = lab.wait_holders(VIP1, &[2], Duration::from_secs(5));
     std::thread::sleep(Duration::from_millis(1000));
     let after = c.now();
     show("crash lb1", &lab, &c, crash, after);
@@ -955,7 +1155,13 @@ fn crash_and_failback(mode: Mode) {
     if mode == Mode::Active && c.gap(1, crash, after) >= Duration::from_millis(500) {
         lab.fail(&format!("VIP2 suffered: {}", c.timeline(1, crash, after)));
     }
-    // Back: lb2 hands VIP1 back, and lb1 took back VIP2 it grabbed while cut off.
+    if lab
+        .events(1, &format!("event=release vip={VIP1}/24 reason=link-down"))
+        .is_empty()
+    {
+        lab.fail("lb1 did not release VIP1 for its link");
+    }
+    // Back: lb2 hands VIP1 back.
     let back = c.now();
     lab.t.restore(1);
     lab.wait_steady();
@@ -1242,7 +1448,7 @@ fn restart_and_hand_removal(mode: Mode) {
     if took > 2 * round + Duration::from_millis(200) {
         lab.fail(&format!("restored after {took:?}, more than two rounds"));
     }
-    if lab.events(1, "event=vanished").is_empty() || lab.events(1, "reason=restore").is_empty() {
+    if !lab.wait_log(1, 0, &["event=vanished"]) || !lab.wait_log(1, 0, &["reason=restore"]) {
         lab.fail("lb1 did not log the vanished VIP and its restoration");
     }
     // lb2 must not have grabbed it meanwhile (it is briefly unheld, but lb1 is healthy).
@@ -1536,4 +1742,897 @@ fn dry_run_once_and_the_lock() {
     assert_eq!(out.code, Some(0), "{out}");
     assert_eq!(lab.holders(VIP1), [1], "{out}");
     assert!(!lab.path(1, "state.lock").exists(), "lock left behind");
+}
+
+// ---------------------------------------------------------------------------------------------
+// One supervisor alone: the lock, the scratch directory, start-up checks. No nginx and no peer.
+
+/// A supervisor configuration in its own namespace (`netns::single()`: eth0 198.51.100.4/24,
+/// its veth peer `peer0` 198.51.100.1/24) and its own directory for config, state and TMPDIR.
+struct Solo {
+    ns: Netns,
+    dir: tempfile::TempDir,
+}
+
+impl Solo {
+    /// Namespace and directory; the configuration holds VIP1 as own, a SELF_URL nobody
+    /// answers (so nothing is ever taken unless a test says otherwise), then `extra` lines,
+    /// which replace the defaults' keys.
+    fn new(extra: &[&str]) -> Solo {
+        let solo = Solo {
+            ns: crate::netns::single(),
+            dir: tempfile::Builder::new()
+                .prefix("vipkit-solo")
+                .tempdir()
+                .expect("tempdir"),
+        };
+        std::fs::create_dir(solo.tmp()).expect("tmp dir");
+        solo.write_conf(extra);
+        solo
+    }
+
+    /// (Re)write the configuration: the defaults, with `extra` replacing or adding keys.
+    fn write_conf(&self, extra: &[&str]) {
+        let state = self.path("state");
+        let mut lines: Vec<String> = vec![
+            "IFACE=eth0".into(),
+            format!("OWN_VIPS={VIP1}/24"),
+            format!("SELF_URL=http://{LB1}:1/"),
+            "INTERVAL=0.1".into(),
+            "TIMEOUT=0.1".into(),
+            "SYSLOG=no".into(),
+            format!("STATE_FILE={}", state.display()),
+        ];
+        for e in extra {
+            let key = e.split_once('=').map_or(*e, |(k, _)| k);
+            lines.retain(|l| !l.starts_with(&format!("{key}=")));
+            lines.push(e.to_string());
+        }
+        std::fs::write(self.path("conf"), lines.join("\n") + "\n").expect("write config");
+    }
+
+    /// `DIR/sup.EXT`: conf, state, state.lock, state.run, log...
+    fn path(&self, ext: &str) -> PathBuf {
+        self.dir.path().join(format!("sup.{ext}"))
+    }
+
+    /// The TMPDIR the supervisor is given.
+    fn tmp(&self) -> PathBuf {
+        self.dir.path().join("tmp")
+    }
+
+    /// The supervisor under `shell` in the namespace, with `args` after `-c CONF`.
+    fn cmd(&self, shell: &str, args: &[&str]) -> Cmd {
+        let mut words = shell.split_whitespace();
+        let mut c = Cmd::in_ns(&self.ns.name, words.next().expect("shell"));
+        for w in words {
+            c = c.arg(w);
+        }
+        c.arg(script())
+            .arg("-c")
+            .arg(self.path("conf"))
+            .args(args)
+            .env("VIPKIT_BIN", bin_dir())
+            .env("TMPDIR", self.tmp())
+    }
+
+    /// Start the long-running supervisor and wait for its first state file.
+    fn start(&self, shell: &str) -> Bg {
+        let _ = std::fs::remove_file(self.path("state"));
+        let mut bg = self.cmd(shell, &[]).spawn();
+        if !wait_until(Duration::from_secs(10), || {
+            std::fs::read_to_string(self.path("state")).is_ok_and(|s| s.contains("status=running"))
+        }) {
+            let running = bg.running();
+            let out = bg.kill();
+            panic!("the supervisor wrote no state file (running: {running})\n{out}");
+        }
+        bg
+    }
+
+    /// The names in the state file's directory and in TMPDIR, sorted.
+    fn leftovers(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for d in [self.dir.path().to_path_buf(), self.tmp()] {
+            for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+                names.push(e.file_name().to_string_lossy().into_owned());
+            }
+        }
+        names.sort();
+        names
+    }
+}
+
+/// The start time (field 22 of /proc/PID/stat) of process `pid`.
+fn start_time(pid: u32) -> String {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    rest.split_whitespace()
+        .nth(19)
+        .expect("field 22")
+        .to_string()
+}
+
+/// Ten starts at once against the stale lock of a SIGKILLed instance: exactly one runs, the
+/// nine others exit 1 naming it; repeated, since the race this guards against was rare.
+#[test]
+fn simultaneous_starts_on_a_stale_lock_run_exactly_one() {
+    if !need_root() {
+        return;
+    }
+    let solo = Solo::new(&[]);
+    for trial in 0..4 {
+        let first = solo.start("dash");
+        let first_pid = first.pid();
+        first.signal(Signal::SIGKILL);
+        let _ = first.finish(Duration::from_secs(5));
+        let lock = std::fs::read_to_string(solo.path("state.lock")).expect("stale lock");
+        assert_eq!(
+            lock.trim(),
+            format!(
+                "{first_pid} {}",
+                lock.split_whitespace().nth(1).unwrap_or("?")
+            ),
+            "the lock records pid and start time"
+        );
+        let mut all: Vec<Bg> = (0..10)
+            .map(|i| {
+                solo.cmd(if i % 2 == 0 { "dash" } else { "busybox sh" }, &[])
+                    .spawn()
+            })
+            .collect();
+        let running =
+            |all: &mut Vec<Bg>| all.iter_mut().map(|b| b.running()).filter(|r| *r).count();
+        wait_until(Duration::from_secs(10), || running(&mut all) <= 1);
+        // Give a second winner, if there were one, time to show itself.
+        std::thread::sleep(Duration::from_millis(1500));
+        let mut winners = Vec::new();
+        let mut losers = Vec::new();
+        for mut b in all {
+            if b.running() {
+                b.signal(Signal::SIGTERM);
+                winners.push(b.finish(Duration::from_secs(10)));
+            } else {
+                losers.push(b.finish(Duration::from_secs(1)));
+            }
+        }
+        let shown: Vec<String> = winners
+            .iter()
+            .chain(&losers)
+            .map(|o| o.to_string())
+            .collect();
+        assert_eq!(
+            winners.len(),
+            1,
+            "trial {trial}: {} instances ran at once\n{}",
+            winners.len(),
+            shown.join("\n")
+        );
+        for l in &losers {
+            assert_eq!(l.code, Some(1), "trial {trial}\n{l}");
+            assert!(
+                l.stderr.contains("already running as pid"),
+                "trial {trial}\n{l}"
+            );
+        }
+        assert_eq!(winners[0].code, Some(0), "{}", winners[0]);
+        assert_eq!(
+            solo.leftovers(),
+            ["sup.conf", "sup.state", "tmp"],
+            "trial {trial}: lock, claims or scratch left behind"
+        );
+    }
+}
+
+/// A stale lock whose pid now belongs to an unrelated process that calls itself
+/// vip-supervisor does not block the start: the owner is its pid and start time.
+#[test]
+fn stale_lock_with_a_reused_pid_does_not_block_the_start() {
+    if !need_root() {
+        return;
+    }
+    let solo = Solo::new(&[]);
+    let impostor = Cmd::new("bash")
+        .args(["-c", "exec -a vip-supervisor sleep 30"])
+        .spawn();
+    let pid = impostor.pid();
+    assert!(wait_until(Duration::from_secs(5), || {
+        std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| c.starts_with("vip-supervisor"))
+    }));
+    // The instance that wrote this lock started at another time than the impostor.
+    let real = start_time(pid);
+    let other: u64 = real.parse::<u64>().expect("start time") + 1;
+    std::fs::write(solo.path("state.lock"), format!("{pid} {other}\n")).expect("lock");
+    let sup = solo.start("busybox sh");
+    let lock = std::fs::read_to_string(solo.path("state.lock")).expect("lock");
+    assert_eq!(
+        lock.trim(),
+        format!("{} {}", sup.pid(), start_time(sup.pid()))
+    );
+    // While it runs, a second start is refused, naming it.
+    let second = solo.cmd("dash", &[]).run();
+    assert_eq!(second.code, Some(1), "{second}");
+    assert!(
+        second
+            .stderr
+            .contains(&format!("already running as pid {}", sup.pid())),
+        "{second}"
+    );
+    sup.signal(Signal::SIGTERM);
+    let out = sup.finish(Duration::from_secs(10));
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(!solo.path("state.lock").exists(), "lock left behind\n{out}");
+    drop(impostor);
+}
+
+/// SIGKILL leaves no scratch directory in TMPDIR: a running instance uses STATE_FILE.run,
+/// emptied by the next start and removed on a clean stop. A killed dry run's directory is
+/// removed by the next dry run.
+#[test]
+fn sigkill_leaves_no_scratch_directories_behind() {
+    if !need_root() {
+        return;
+    }
+    let solo = Solo::new(&[]);
+    let bg = solo.start("dash");
+    assert!(solo.path("state.run").is_dir(), "{:?}", solo.leftovers());
+    bg.signal(Signal::SIGKILL);
+    let _ = bg.finish(Duration::from_secs(5));
+    std::fs::write(solo.path("state.run/leftover"), "x").expect("write");
+    let tmp_entries = |solo: &Solo| std::fs::read_dir(solo.tmp()).expect("tmp").count();
+    assert_eq!(tmp_entries(&solo), 0, "{:?}", solo.leftovers());
+    let bg = solo.start("busybox sh");
+    assert!(
+        !solo.path("state.run/leftover").exists(),
+        "the scratch directory was not emptied at start"
+    );
+    bg.signal(Signal::SIGTERM);
+    let out = bg.finish(Duration::from_secs(10));
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(solo.leftovers(), ["sup.conf", "sup.state", "tmp"], "{out}");
+    // A dry run, killed, leaves its directory in TMPDIR; the next dry run removes it.
+    let mut dry = solo.cmd("dash", &["--dry-run"]).spawn();
+    assert!(wait_until(Duration::from_secs(10), || tmp_entries(&solo) == 1));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(dry.running());
+    dry.signal(Signal::SIGKILL);
+    let _ = dry.finish(Duration::from_secs(5));
+    assert_eq!(tmp_entries(&solo), 1, "{:?}", solo.leftovers());
+    let once = solo.cmd("busybox sh", &["--once", "--dry-run"]).run();
+    assert_eq!(once.code, Some(0), "{once}");
+    assert_eq!(tmp_entries(&solo), 0, "{:?}\n{once}", solo.leftovers());
+}
+
+/// A probe error that persists (httpcheck exit 2 every round) is logged once, not per round;
+/// it is logged again once it changes.
+#[test]
+fn a_persistent_probe_error_is_logged_once() {
+    if !need_root() {
+        return;
+    }
+    let solo = Solo::new(&[&format!("SELF_URL=http://{LB1}/")]);
+    // The real tools, but an httpcheck that accepts the URL (-n) and then fails every probe
+    // with exit 2, its message changing after a while (when the file "later" exists).
+    let fake = solo.dir.path().join("bin");
+    std::fs::create_dir(&fake).expect("bin dir");
+    for t in ["vip-bind", "vip-unbind", "garp"] {
+        std::os::unix::fs::symlink(crate::util::bin(t), fake.join(t)).expect("symlink");
+    }
+    let later = solo.dir.path().join("later");
+    let fake_http = format!(
+        "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = -n ] && exit 0; done\n\
+         if [ -e {} ]; then echo 'httpcheck: second problem' >&2; else echo 'httpcheck: first problem' >&2; fi\n\
+         exit 2\n",
+        later.display()
+    );
+    std::fs::write(fake.join("httpcheck"), fake_http).expect("fake httpcheck");
+    Cmd::new("chmod").arg("+x").arg(fake.join("httpcheck")).ok();
+    let bg = solo
+        .cmd("dash", &["--dry-run"])
+        .env("VIPKIT_BIN", &fake)
+        .spawn();
+    // INTERVAL=0.1: some twenty rounds with the first message, then twenty with the second.
+    std::thread::sleep(Duration::from_secs(2));
+    std::fs::write(&later, "").expect("later");
+    std::thread::sleep(Duration::from_secs(2));
+    bg.signal(Signal::SIGTERM);
+    let out = bg.finish(Duration::from_secs(10));
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("event=error"))
+        .collect();
+    assert_eq!(errors.len(), 2, "{out}");
+    assert!(
+        errors[0].contains("reason=self-probe-error code=2") && errors[0].contains("first problem"),
+        "{out}"
+    );
+    assert!(errors[1].contains("second problem"), "{out}");
+}
+
+/// Per-VIP alias labels (`ADDR/PREFIX@NAME` or `@IFACE:NAME`), as the classic script's
+/// `eth0:ha1`: the supervisor binds each VIP with its label, checks it with it (so a bound
+/// labelled VIP is held, not re-taken every round) and releases it, on self-failure and on exit.
+#[test]
+fn labelled_vips_are_bound_checked_and_released_with_their_label() {
+    if !need_root() {
+        return;
+    }
+    let solo = Solo::new(&[
+        &format!("OWN_VIPS={VIP1}/24@ha1 {VIP2}/24@eth0:ha2 2001:db8::2/64"),
+        &format!("SELF_URL=http://{LB1}:8081/"),
+    ]);
+    let server = TestServer::start(&solo.ns, 8081);
+    let label = |ip: &str| -> Option<String> {
+        solo.ns.addr("eth0", ip).map(|a| {
+            a.get("label")
+                .and_then(|l| l.as_str())
+                .unwrap_or("")
+                .to_string()
+        })
+    };
+    let all_bound = || {
+        label(VIP1).as_deref() == Some("eth0:ha1")
+            && label(VIP2).as_deref() == Some("eth0:ha2")
+            && solo.ns.addr("eth0", "2001:db8::2").is_some()
+    };
+    let none_bound = || {
+        label(VIP1).is_none()
+            && label(VIP2).is_none()
+            && solo.ns.addr("eth0", "2001:db8::2").is_none()
+    };
+    let bg = solo.start("busybox sh");
+    assert!(
+        wait_until(Duration::from_secs(10), all_bound),
+        "{:?} {:?}",
+        label(VIP1),
+        label(VIP2)
+    );
+    // The state file (written at the end of each round) names the labels.
+    let state_ok = || {
+        let state = std::fs::read_to_string(solo.path("state")).unwrap_or_default();
+        state.lines().any(|l| {
+            l.starts_with(&format!("vip={VIP1}/24 role=own held=yes"))
+                && l.ends_with(" label=eth0:ha1")
+        }) && state.lines().any(|l| {
+            l.starts_with(&format!("vip={VIP2}/24 role=own held=yes"))
+                && l.ends_with(" label=eth0:ha2")
+        })
+    };
+    assert!(
+        wait_until(Duration::from_secs(2), state_ok),
+        "{}",
+        std::fs::read_to_string(solo.path("state")).unwrap_or_default()
+    );
+    // Held as bound: many rounds pass without another takeover.
+    std::thread::sleep(Duration::from_millis(800));
+    // Unhealthy: released, labels and all.
+    server.set(Behaviour::Hang);
+    assert!(
+        wait_until(Duration::from_secs(10), none_bound),
+        "not released"
+    );
+    // Healthy again: bound again; then SIGTERM releases them.
+    server.set(Behaviour::Healthy);
+    assert!(
+        wait_until(Duration::from_secs(10), all_bound),
+        "not taken again"
+    );
+    bg.signal(Signal::SIGTERM);
+    let out = bg.finish(Duration::from_secs(10));
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(none_bound(), "not released on exit\n{out}");
+    let takeovers = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("event=takeover"))
+        .count();
+    assert_eq!(takeovers, 6, "three VIPs taken twice\n{out}");
+    for bad in [
+        "bind-failed",
+        "unbind-failed",
+        "check-failed",
+        "event=vanished",
+    ] {
+        assert!(!out.stderr.contains(bad), "{bad}\n{out}");
+    }
+    let releases: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("event=release"))
+        .collect();
+    assert_eq!(releases.len(), 6, "{out}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restarts: VIPs found bound are announced at once.
+
+impl Lab {
+    /// The gateway's neighbour entry (MAC) for `vip`, if any.
+    fn gw_neigh(&self, vip: &str) -> Option<String> {
+        self.t.gw.neigh(vip)
+    }
+
+    /// lb`n`'s MAC on eth0.
+    fn mac(&self, n: u8) -> String {
+        self.lb(n).mac("eth0")
+    }
+
+    /// Point the gateway's neighbour entry for `vip` at lb`n`, as a stray announcement would:
+    /// lb`n` sends a gateway-aimed request for it (forced: it need not hold `vip`), after the
+    /// gateway's ARP locktime (1 s) has passed, until the gateway shows it.
+    fn point_gateway_at(&self, vip: &str, n: u8) {
+        let want = self.mac(n);
+        let ok = wait_until(Duration::from_secs(6), || {
+            if self.gw_neigh(vip).as_deref() == Some(want.as_str()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(1100));
+            self.lb(n)
+                .tool("garp")
+                .args(["--force", "-q", "-c", "1", "-I", "eth0", "-s", vip, GW])
+                .ok();
+            std::thread::sleep(Duration::from_millis(100));
+            self.gw_neigh(vip).as_deref() == Some(want.as_str())
+        });
+        if !ok {
+            self.fail(&format!(
+                "could not point the gateway's entry for {vip} at lb{n}: {:?}",
+                self.gw_neigh(vip)
+            ));
+        }
+    }
+
+    /// Wait until the gateway's entry for `vip` is lb`n`'s MAC; the time it took.
+    fn wait_gw_neigh(&self, vip: &str, n: u8, timeout: Duration) -> Duration {
+        let want = self.mac(n);
+        let start = Instant::now();
+        if !wait_until(timeout, || {
+            self.gw_neigh(vip).as_deref() == Some(want.as_str())
+        }) {
+            self.fail(&format!(
+                "the gateway's entry for {vip} is {:?}, not lb{n}'s {want}, after {timeout:?}",
+                self.gw_neigh(vip)
+            ));
+        }
+        start.elapsed()
+    }
+}
+
+/// SIGKILL right after lb1 took VIPs (its own VIP1 and, lb2's nginx being dead, lb2's VIP2),
+/// meanwhile the gateway was pointed at lb2: the restarted supervisor announces every VIP it
+/// finds bound at once (a full burst, event=announce reason=restart), so the gateway points at
+/// lb1 again within about a second, not GARP_REFRESH (10 s) later.
+#[test]
+fn a_restarted_supervisor_announces_the_vips_it_finds_bound() {
+    if !need_root() {
+        return;
+    }
+    let mut lab = Lab::new(Mode::Active, &[]);
+    lab.start_all();
+    lab.wait_steady();
+    lab.web[1].kill();
+    lab.wait_holders(VIP2, &[1], Duration::from_secs(5));
+    lab.signal(1, Signal::SIGKILL);
+    let skip = lab.log(1).lines().count();
+    for vip in [VIP1, VIP2] {
+        lab.point_gateway_at(vip, 2);
+    }
+    // Past the gateway's locktime, so that an announcement now would be taken.
+    std::thread::sleep(Duration::from_millis(1100));
+    let restart = Instant::now();
+    lab.start(1);
+    for vip in [VIP1, VIP2] {
+        lab.wait_gw_neigh(vip, 1, Duration::from_secs(2));
+    }
+    eprintln!(
+        "restart: the gateway points at lb1 again after {} ms",
+        restart.elapsed().as_millis()
+    );
+    for vip in [VIP1, VIP2] {
+        let want = format!("event=announce vip={vip}/24 reason=restart");
+        if !lab.wait_log(1, skip, &[&want, &format!("garp=3@{GW}")]) {
+            lab.fail(&format!("lb1 did not log {want} with its burst"));
+        }
+    }
+    if lab
+        .log_since(1, skip)
+        .iter()
+        .any(|l| l.contains("event=takeover"))
+    {
+        lab.fail("a VIP found bound is not a takeover");
+    }
+    assert_eq!(lab.holders(VIP1), [1]);
+    assert_eq!(lab.holders(VIP2), [1]);
+}
+
+impl Lab {
+    /// Block HTTP (and everything else routed) between lb1 and lb2, ARP still passing; or lift
+    /// the block.
+    fn split(&self, on: bool) {
+        let verb = if on { "add" } else { "del" };
+        self.lb(1)
+            .ip(&["route", verb, "blackhole", &format!("{LB2}/32")]);
+        self.lb(2)
+            .ip(&["route", verb, "blackhole", &format!("{LB1}/32")]);
+    }
+
+    /// One `--once` round of lb`n`'s configuration, in its namespace.
+    fn once(&self, n: u8) -> Output {
+        Cmd::in_ns(&self.lb(n).name, "sh")
+            .arg(script())
+            .arg("-c")
+            .arg(self.path(n, "conf"))
+            .arg("--once")
+            .env("VIPKIT_BIN", bin_dir())
+            .run()
+    }
+}
+
+/// Split brain (HTTP blocked, ARP passing): lb2 takes VIP1 anyway. lb1's supervisor is killed
+/// during the split; the split heals and lb2 hands VIP1 back, the gateway still pointed at lb2.
+/// Restarted, lb1 finds VIP1 bound and announces it at once.
+#[test]
+fn after_a_split_heals_a_side_killed_during_it_announces_on_restart() {
+    if !need_root() {
+        return;
+    }
+    let mut lab = Lab::new(Mode::Standby, &[]);
+    lab.start_all();
+    lab.wait_steady();
+    lab.split(true);
+    lab.wait_holders(VIP1, &[1, 2], Duration::from_secs(6));
+    lab.signal(1, Signal::SIGKILL);
+    lab.point_gateway_at(VIP1, 2);
+    lab.split(false);
+    lab.wait_holders(VIP1, &[1], Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(1100));
+    if lab.gw_neigh(VIP1) != Some(lab.mac(2)) {
+        lab.fail("the gateway should still point at lb2: nobody announced since");
+    }
+    let skip = lab.log(1).lines().count();
+    lab.start(1);
+    let took = lab.wait_gw_neigh(VIP1, 1, Duration::from_secs(2));
+    eprintln!(
+        "restarted after the heal: the gateway points at lb1 after {} ms",
+        took.as_millis()
+    );
+    if !lab.wait_log(
+        1,
+        skip,
+        &[&format!("event=announce vip={VIP1}/24 reason=restart")],
+    ) {
+        lab.fail("lb1 did not log event=announce reason=restart");
+    }
+}
+
+/// The same split with lb1 run from cron (`--once`): every run is a restart, so what one run
+/// learnt (another host answers for VIP1 too) must reach the next through STATE_FILE. After
+/// the heal, the first run that finds VIP1 held here only re-announces it.
+#[test]
+fn after_a_split_heals_a_once_side_re_announces() {
+    if !need_root() {
+        return;
+    }
+    let mut lab = Lab::new(Mode::Standby, &[]);
+    lab.start_all();
+    lab.wait_steady();
+    // lb1 from now on runs from "cron": its daemon is killed, VIP1 stays bound.
+    lab.signal(1, Signal::SIGKILL);
+    lab.split(true);
+    lab.wait_holders(VIP1, &[1, 2], Duration::from_secs(6));
+    let out = lab.once(1);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "event=duplicate vip={VIP1}/24 reason=also-held-elsewhere"
+        )),
+        "{out}"
+    );
+    let out = lab.once(1);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        !out.stderr.contains("event=duplicate"),
+        "logged twice\n{out}"
+    );
+    lab.point_gateway_at(VIP1, 2);
+    lab.split(false);
+    lab.wait_holders(VIP1, &[1], Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(1100));
+    let out = lab.once(1);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stderr
+            .contains(&format!("event=duplicate-resolved vip={VIP1}/24")),
+        "{out}"
+    );
+    lab.wait_gw_neigh(VIP1, 1, Duration::from_secs(1));
+}
+
+/// lb1 holds VIP1 and so does another host (bound there by hand): lb1 announces the
+/// duplicate. The other host lets go in rounds where lb1's own probe happens to fail (no
+/// announcement then); the next round whose probe passes still re-announces, as the gateway
+/// may point at the host that let go.
+#[test]
+fn a_duplicate_that_goes_while_the_own_probe_fails_is_still_re_announced() {
+    if !need_root() {
+        return;
+    }
+    let mut lab = Lab::new(Mode::Standby, &[("FALL", "5")]);
+    let server = TestServer::start(lab.lb(1), 8081);
+    lab.set(1, "SELF_URL", &format!("http://{LB1}:8081/"));
+    lab.start(1);
+    lab.wait_holders(VIP1, &[1], Duration::from_secs(10));
+    lab.lb(2)
+        .tool("vip-bind")
+        .args(["eth0", &format!("{VIP1}/24")])
+        .ok();
+    if !wait_until(Duration::from_secs(3), || {
+        !lab.events(1, "event=duplicate ").is_empty()
+    }) {
+        lab.fail("lb1 did not see the duplicate");
+    }
+    lab.point_gateway_at(VIP1, 2);
+    let skip = lab.log(1).lines().count();
+    // Two or three rounds (INTERVAL=0.2) whose own probe fails, short of FALL=5.
+    server.set(Behaviour::Fail);
+    std::thread::sleep(Duration::from_millis(100));
+    lab.lb(2)
+        .tool("vip-unbind")
+        .args(["eth0", &format!("{VIP1}/24")])
+        .ok();
+    std::thread::sleep(Duration::from_millis(450));
+    server.set(Behaviour::Healthy);
+    lab.wait_gw_neigh(VIP1, 1, Duration::from_secs(2));
+    if !lab.wait_log(
+        1,
+        skip,
+        &[&format!("event=duplicate-resolved vip={VIP1}/24")],
+    ) {
+        lab.fail("lb1 did not log event=duplicate-resolved");
+    }
+    if lab
+        .log_since(1, skip)
+        .iter()
+        .any(|l| l.contains("event=release"))
+    {
+        lab.fail("lb1 released VIP1: the failing window was too long for the test");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The link: down or without carrier, a host takes nothing and releases what it holds.
+
+/// Carrier loss (the veth peer down) and an administratively down interface: each time VIP1
+/// is released at once (its own SELF_URL still answers through the local route during the
+/// carrier loss, which used to keep it), one link-down line is logged however many rounds
+/// pass, and when the link is back VIP1 is taken only after RISE healthy probes.
+#[test]
+fn link_down_or_no_carrier_releases_and_waits_for_rise_after() {
+    if !need_root() {
+        return;
+    }
+    let solo = Solo::new(&[&format!("SELF_URL=http://{LB1}:8081/"), "RISE=3"]);
+    let _server = TestServer::start(&solo.ns, 8081);
+    let bound = || solo.ns.addr("eth0", VIP1).is_some();
+    let bg = solo.start("dash");
+    assert!(wait_until(Duration::from_secs(10), bound), "VIP1 not taken");
+    for (what, dev) in [("carrier loss", "peer0"), ("administratively down", "eth0")] {
+        solo.ns.ip(&["link", "set", dev, "down"]);
+        assert!(
+            wait_until(Duration::from_secs(2), || !bound()),
+            "{what}: VIP1 not released"
+        );
+        // Ten rounds (INTERVAL=0.1) with the link down: nothing is taken.
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(1) {
+            assert!(!bound(), "{what}: VIP1 taken while the link is down");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        solo.ns.ip(&["link", "set", dev, "up"]);
+        assert!(
+            wait_until(Duration::from_secs(5), bound),
+            "{what}: VIP1 not taken back"
+        );
+    }
+    bg.signal(Signal::SIGTERM);
+    let out = bg.finish(Duration::from_secs(10));
+    assert_eq!(out.code, Some(0), "{out}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let downs: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("event=link vip=- reason=link-down"))
+        .collect();
+    assert_eq!(downs.len(), 2, "one link-down line per outage\n{out}");
+    assert!(
+        downs[0].contains("operstate=lowerlayerdown carrier=0"),
+        "{out}"
+    );
+    assert!(downs[1].contains("operstate=down carrier=none"), "{out}");
+    let releases = lines
+        .iter()
+        .filter(|l| l.contains(&format!("event=release vip={VIP1}/24 reason=link-down")))
+        .count();
+    assert_eq!(releases, 2, "{out}");
+    // After each link-up: RISE=3 healthy probes (the health line), then the takeover.
+    let pos = |from: usize, needle: &str| {
+        lines[from..]
+            .iter()
+            .position(|l| l.contains(needle))
+            .map(|p| p + from)
+    };
+    let mut from = 0;
+    for _ in 0..2 {
+        let up = pos(from, "reason=link-up").expect("link-up line");
+        let healthy = pos(up, "reason=self-healthy").expect("self-healthy after link-up");
+        assert!(lines[healthy].contains("after=3"), "{out}");
+        let took = pos(up, "event=takeover").expect("takeover after link-up");
+        assert!(healthy < took, "taken before its health rose again\n{out}");
+        from = took;
+    }
+}
+
+/// Active-active, lb1 loses its carrier: it releases VIP1 (lb2 takes it) and never takes VIP2,
+/// although lb2 looks dead from where it is; when the link returns VIP1 goes back to lb1 and
+/// VIP2 is never held by both.
+#[test]
+fn a_host_without_carrier_takes_nothing_and_makes_no_duplicate_when_back() {
+    if !need_root() {
+        return;
+    }
+    let mut lab = Lab::new(Mode::Active, &[]);
+    lab.start_all();
+    lab.wait_steady();
+    lab.t.crash(1);
+    lab.wait_holders(VIP1, &[2], Duration::from_secs(5));
+    let watch = |lab: &Lab, for_: Duration| {
+        let start = Instant::now();
+        while start.elapsed() < for_ {
+            if lab.holders(VIP2) != [2] {
+                lab.fail(&format!("VIP2 held by {:?}", lab.holders(VIP2)));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    watch(&lab, Duration::from_millis(1500));
+    lab.t.restore(1);
+    let back = Instant::now();
+    watch(&lab, Duration::from_secs(3));
+    lab.wait_steady();
+    eprintln!(
+        "carrier back: VIP1 on lb1 alone after {} ms",
+        back.elapsed().as_millis()
+    );
+    for needle in [
+        "event=link vip=- reason=link-down",
+        &format!("event=release vip={VIP1}/24 reason=link-down"),
+        "reason=link-up",
+    ] {
+        if lab.events(1, needle).len() != 1 {
+            lab.fail(&format!("lb1 should log {needle} once"));
+        }
+    }
+    if !lab
+        .events(1, &format!("event=takeover vip={VIP2}"))
+        .is_empty()
+    {
+        lab.fail("lb1 took VIP2");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Damping.
+
+/// The time of day of a log line's timestamp (`2026-12-01T21:51:33.439+0000`), in ms.
+fn log_ms(line: &str) -> u64 {
+    let t = line
+        .split_whitespace()
+        .next()
+        .and_then(|ts| ts.split('T').nth(1))
+        .unwrap_or_else(|| panic!("no timestamp: {line}"));
+    let hms: Vec<&str> = t[..12].split([':', '.']).collect();
+    let n = |i: usize| {
+        hms[i]
+            .parse::<u64>()
+            .unwrap_or_else(|_| panic!("bad time: {line}"))
+    };
+    ((n(0) * 60 + n(1)) * 60 + n(2)) * 1000 + n(3)
+}
+
+/// lb1's nginx health flaps (0.6 s up, 0.6 s down, as seen by both hosts): lb1 releases and
+/// takes its own VIP1 back with each verdict, undamped; lb2 (MIN_HOLD=2) moves VIP1 at most
+/// once per 2 s, logging the wait; without damping it would move it twice every 1.2 s.
+#[test]
+fn min_hold_moves_a_flapping_peer_vip_at_most_once_per_min_hold() {
+    if !need_root() {
+        return;
+    }
+    let mut lab = Lab::new(Mode::Standby, &[("MIN_HOLD", "2")]);
+    let server = TestServer::start(lab.lb(1), 8081);
+    let url = format!("http://{LB1}:8081/");
+    lab.set(1, "SELF_URL", &url);
+    lab.set(2, "PEER_URL", &url);
+    lab.start_all();
+    lab.wait_steady();
+    let skip1 = lab.log(1).lines().count();
+    let skip2 = lab.log(2).lines().count();
+    server.set(Behaviour::SlowFlap);
+    std::thread::sleep(Duration::from_secs(9));
+    server.set(Behaviour::Healthy);
+    let moves = |n: u8, skip: usize| -> Vec<String> {
+        lab.log_since(n, skip)
+            .into_iter()
+            .filter(|l| {
+                (l.contains("event=takeover") || l.contains("event=release"))
+                    && l.contains(&format!("vip={VIP1}/24"))
+            })
+            .collect()
+    };
+    let own = moves(1, skip1);
+    let peer = moves(2, skip2);
+    eprintln!(
+        "lb1 (own, undamped): {} moves; lb2 (MIN_HOLD=2): {} moves",
+        own.len(),
+        peer.len()
+    );
+    // The flapping is real: lb1 follows its health faster than once per 2 s.
+    let fast = own
+        .windows(2)
+        .any(|w| log_ms(&w[1]).saturating_sub(log_ms(&w[0])) < 1500);
+    if own.len() < 6 || !fast {
+        lab.fail(&format!("lb1 did not follow its flapping health: {own:#?}"));
+    }
+    if peer.len() < 2 {
+        lab.fail(&format!("lb2 never moved VIP1: {peer:#?}"));
+    }
+    for w in peer.windows(2) {
+        let gap = log_ms(&w[1]).saturating_sub(log_ms(&w[0]));
+        // The hold is measured from the move itself; the log lines come a few ms after it.
+        if gap < 1950 {
+            lab.fail(&format!(
+                "lb2 moved VIP1 twice within {gap} ms:\n{}\n{}",
+                w[0], w[1]
+            ));
+        }
+    }
+    if lab.events(2, "event=hold").is_empty() {
+        lab.fail("lb2 did not log event=hold");
+    }
+}
+
+/// Labelled VIPs in the two-balancer lab: lb2 takes lb1's labelled VIP1 when lb1's nginx
+/// dies, with the label, and its announcements reach the gateway (garp must find a labelled
+/// address on its interface); lb1 takes it back the same way.
+#[test]
+fn labelled_vips_fail_over_and_are_announced() {
+    if !need_root() {
+        return;
+    }
+    let mut lab = Lab::new(Mode::Standby, &[]);
+    lab.set(1, "OWN_VIPS", &format!("{VIP1}/24@ha1"));
+    lab.set(2, "PEER_VIPS", &format!("{VIP1}/24@eth0:ha1"));
+    lab.start_all();
+    lab.wait_steady();
+    let label = |n: u8| {
+        lab.lb(n)
+            .addr("eth0", VIP1)
+            .and_then(|a| a.get("label").and_then(|l| l.as_str()).map(str::to_string))
+    };
+    assert_eq!(label(1).as_deref(), Some("eth0:ha1"), "{}", lab.report());
+    lab.wait_gw_neigh(VIP1, 1, Duration::from_secs(3));
+    std::thread::sleep(Duration::from_millis(1100));
+    lab.web[0].kill();
+    lab.wait_holders(VIP1, &[2], Duration::from_secs(5));
+    assert_eq!(label(2).as_deref(), Some("eth0:ha1"), "{}", lab.report());
+    lab.wait_gw_neigh(VIP1, 2, Duration::from_secs(2));
+    std::thread::sleep(Duration::from_millis(1100));
+    lab.web[0].cmd().ok();
+    lab.wait_steady();
+    lab.wait_gw_neigh(VIP1, 1, Duration::from_secs(2));
+    for n in [1, 2] {
+        if !lab.events(n, "event=error").is_empty() {
+            lab.fail(&format!("lb{n} logged errors"));
+        }
+    }
 }
