@@ -2636,3 +2636,72 @@ fn labelled_vips_fail_over_and_are_announced() {
         }
     }
 }
+
+/// An interface that carries only VIPs (issue: a VIP that is its interface's first address
+/// could be bound but never released): the first VIP of the subnet is its primary, the second a
+/// secondary the kernel flushes with it (promote_secondaries off). The supervisor must still
+/// release both on SIGTERM, and on self-failure, leaving nothing behind.
+#[test]
+fn vips_alone_on_their_interface_are_released() {
+    if !need_root() {
+        return;
+    }
+    let (a, b) = ("203.0.113.50", "203.0.113.51");
+    let solo = Solo::new(&[
+        "IFACE=vips0",
+        &format!("OWN_VIPS={a}/24 {b}/24"),
+        "SELF_URL=http://127.0.0.1:8080/",
+        "GARP_REFRESH=0",
+    ]);
+    let ns = &solo.ns;
+    ns.ip(&[
+        "link", "add", "vips0", "type", "veth", "peer", "name", "vipsp",
+    ]);
+    ns.ip(&["link", "set", "vips0", "up"]);
+    ns.ip(&["link", "set", "vipsp", "up"]);
+    ns.cmd("sysctl")
+        .args(["-qw", "net.ipv4.conf.vips0.promote_secondaries=0"])
+        .ok();
+    let held = |want: &[&str]| {
+        let mut have: Vec<String> =
+            ns.ip_json(&["-4", "addr", "show", "dev", "vips0"])[0]["addr_info"]
+                .as_array()
+                .map(|v| {
+                    v.iter()
+                        .filter_map(|i| i["local"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+        have.sort();
+        have == want
+    };
+    let server = TestServer::start(ns, 8080);
+
+    // Self-failure releases both.
+    let sup = solo.start("dash");
+    assert!(
+        wait_until(Duration::from_secs(5), || held(&[a, b])),
+        "not both taken"
+    );
+    server.set(Behaviour::Fail);
+    if !wait_until(Duration::from_secs(5), || held(&[])) {
+        let out = sup.kill();
+        panic!("VIPs not released on self-failure\n{out}");
+    }
+    // Healthy again: both come back; SIGTERM releases both.
+    server.set(Behaviour::Healthy);
+    assert!(
+        wait_until(Duration::from_secs(5), || held(&[a, b])),
+        "not both retaken"
+    );
+    sup.signal(Signal::SIGTERM);
+    let out = sup.finish(Duration::from_secs(10));
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(held(&[]), "VIPs left on vips0\n{out}");
+    assert!(!out.stderr.contains("unbind-failed"), "{out}");
+    assert_eq!(
+        out.stderr.matches("reason=exit").count(),
+        2,
+        "both released on exit\n{out}"
+    );
+}
