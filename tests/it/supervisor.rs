@@ -392,6 +392,41 @@ fn check_config_accepts_the_examples() {
     }
 }
 
+/// README's supervisor configuration (the indented block after "A supervisor configuration
+/// is") passes `--check-config` as written, and is the example file's settings.
+#[test]
+fn check_config_accepts_the_readme_configuration() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let block: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("A supervisor configuration is"))
+        .skip_while(|l| !l.starts_with("    "))
+        .take_while(|l| l.starts_with("    "))
+        .map(str::trim)
+        .collect();
+    assert!(
+        block.len() >= 6,
+        "README has no configuration block: {block:?}"
+    );
+    let example =
+        std::fs::read_to_string(root().join("examples/active-active/lb1.conf")).expect("example");
+    for line in &block {
+        assert!(
+            example.lines().any(|l| l == *line),
+            "README's {line:?} is not in examples/active-active/lb1.conf"
+        );
+    }
+    let ns = conf_ns();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!(
+        "{}\nSTATE_FILE={}\n",
+        block.join("\n"),
+        dir.path().join("readme.state").display()
+    );
+    let out = check_config(ns.as_ref(), dir.path(), "readme.conf", &text);
+    assert_eq!(out.code, Some(0), "{out}");
+}
+
 /// A missing interface is an error naming it (exit 1: it may exist later), in every mode.
 #[test]
 fn a_missing_interface_is_an_error_in_every_mode() {
