@@ -105,13 +105,9 @@ impl ConfigTest {
         if let Some(dir) = &self.cwd {
             cmd.current_dir(dir);
         }
-        let mut child = cmd.spawn().map_err(|e| {
-            Error::os(
-                format!("run {} (give --nginx)", self.program.display()),
-                e,
-                "",
-            )
-        })?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| Error::sys(format!("run {} (give --nginx)", self.program.display()), e))?;
         let readers = [
             child.stdout.take().map(drain),
             child.stderr.take().map(drain),
@@ -201,6 +197,29 @@ mod tests {
         assert_eq!(
             config_test_error(logged),
             "nginx: [emerg] unknown directive \"bogus\" in /x:5"
+        );
+    }
+
+    #[test]
+    fn a_binary_that_cannot_run_names_no_capability() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let program = dir.path().join("nginx");
+        std::fs::write(&program, "").expect("write"); // mode 0644: execve says EACCES
+        let test = ConfigTest {
+            program: program.clone(),
+            args: vec!["-t".into()],
+            cwd: None,
+            same_netns: true,
+        };
+        let e = test
+            .run(Duration::from_secs(5))
+            .expect_err("not executable");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "run {} (give --nginx): permission denied",
+                program.display()
+            )
         );
     }
 }
