@@ -43,7 +43,7 @@ impl Action {
     }
 }
 
-/// What [`Master::deliver`] saw, for the `-v` line.
+/// What [`Master::deliver`](crate::nginx::Master::deliver) saw, for the `-v` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Signal sent, not confirmed (`--wait 0`).

@@ -2,7 +2,7 @@
 //!
 //! [`Master::verify`] opens a pidfd on the PID *first*, then `/proc/PID` must show a process
 //! (not a thread, not a zombie) titled `nginx: master process` that executes an nginx binary
-//! ([`Program`]): a title is only argv[0], which any program can set (`exec -a "nginx: master
+//! ([`Program`]): a title is only `argv[0]`, which any program can set (`exec -a "nginx: master
 //! process" sleep 30`). [`Master::signal`] sends through that pidfd: if the master died and its
 //! PID was reused after the check, the signal fails with ESRCH instead of hitting the newcomer.
 //! Kernels without pidfds (< 5.3) fall back to `kill()` after re-checking the process start

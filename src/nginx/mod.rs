@@ -11,7 +11,7 @@
 //! 2. [`Master::verify`] ([`master`]): a pidfd is opened on the PID *first*, then `/proc/PID`
 //!    ([`procfs`]) must show a process (not a thread, not a zombie) titled
 //!    `nginx: master process` that executes an nginx binary ([`Program`]): a title is only
-//!    argv[0], which any program can set (`exec -a "nginx: master process" sleep 30`).
+//!    `argv[0]`, which any program can set (`exec -a "nginx: master process" sleep 30`).
 //! 3. [`Master::signal`] sends through that pidfd (`pidfd_send_signal`, the folder's only
 //!    `unsafe` code, in `pidfd.rs`). A pidfd names one process, not a number: if the master
 //!    died and its PID was reused after the check, the signal fails with ESRCH instead of
