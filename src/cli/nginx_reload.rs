@@ -23,7 +23,7 @@ const PROG: &str = "nginx-reload";
 pub const EXIT_NOTES: &[(u8, &str)] = &[
     (
         exit::SUCCESS,
-        "Signalled and confirmed: new workers after a reload, reopened logs, master gone after quit/stop; or just signalled, with --wait 0, or (with a warning) a reopen whose result cannot be seen.",
+        "Signalled and confirmed: new workers after a reload, reopened logs, master gone after quit/stop; or just signalled, with --wait 0, or (with a warning) a reopen whose result cannot be seen (see Privileges).",
     ),
     (
         exit::FAILURE,
@@ -31,11 +31,11 @@ pub const EXIT_NOTES: &[(u8, &str)] = &[
     ),
     (
         exit::USAGE,
-        "An unknown option or signal name, a bad --wait value, -c without -t.",
+        "An unknown option or signal name, a bad --wait value, -c without -t, -q with -v.",
     ),
     (
         exit::NOPERM,
-        "No privilege to signal the master (CAP_KILL), or to read the pidfile.",
+        "To signal the master (CAP_KILL) or to read the pidfile (CAP_DAC_READ_SEARCH); also when the binary of -t may not be executed (no capability is named then).",
     ),
     (exit::CONFLICT, super::NOT_USED),
 ];
@@ -57,55 +57,105 @@ const MAX_WAIT: u32 = 3600;
 #[derive(Debug, Parser)]
 #[command(name = PROG, version, after_help = super::exit_help())]
 pub struct Args {
-    /// The nginx pidfile [default: the first that exists of /run/nginx.pid,
-    /// /var/run/nginx.pid, /usr/local/nginx/logs/nginx.pid, /usr/local/webserver/nginx/nginx.pid]
-    #[arg(short = 'p', long = "pidfile", value_name = "PIDFILE")]
+    #[arg(
+        short = 'p',
+        long = "pidfile",
+        value_name = "PIDFILE",
+        help = format!("The nginx pidfile [default: {}]", default_pidfiles()),
+        long_help = format!(
+            "The nginx pidfile [default: {}]\n\n\
+             When none of those exists, exit 1 naming the paths tried. A pidfile must be a \
+             regular file, not a symbolic link, of at most {} bytes: one plain decimal PID (no \
+             sign, spaces or leading zeros) above 1 and below the kernel's pid_max, and at \
+             most a trailing newline. Anything else is \
+             refused and nothing is signalled.",
+            default_pidfiles(),
+            nginx::PIDFILE_MAX
+        )
+    )]
     pub pidfile: Option<PathBuf>,
 
-    /// What to ask of nginx: reload (HUP: reread the configuration), reopen (USR1: reopen log
-    /// files), quit (QUIT: graceful shutdown), stop (TERM: fast shutdown)
+    /// What to ask of nginx, named as nginx -s names it: reload (HUP), reopen (USR1), quit
+    /// (QUIT), stop (TERM)
     #[arg(short = 's', long = "signal", value_enum, default_value_t = SignalArg::Reload, value_name = "SIGNAL")]
     pub signal: SignalArg,
 
-    /// Test the configuration with `nginx -t` first; signal nothing if it fails
-    #[arg(short = 't', long = "test")]
+    #[arg(
+        short = 't',
+        long = "test",
+        help = "Test the configuration with nginx -t first; signal nothing if it fails",
+        long_help = format!(
+            "Test the configuration with nginx -t first; signal nothing if it fails\n\n\
+             It tests what the running master would load (see --nginx and -c) and shows \
+             nginx's own [emerg] line when it fails. It may resolve upstream host names, so it \
+             is killed if it has not finished within {} seconds.",
+            crate::secs::show(nginx::CONFIG_TEST_TIMEOUT)
+        )
+    )]
     pub test: bool,
 
     /// The nginx binary: the master may run it under any name (else only binaries named nginx
     /// or nginx-* are taken for nginx), and -t runs it [default for -t: the one the running
     /// master executes]
+    ///
+    /// Without --nginx, -t runs the binary the master executes (its /proc/PID/exe, even when a
+    /// package upgrade replaced it on disk), else nginx from PATH.
     #[arg(long = "nginx", value_name = "BIN")]
     pub nginx: Option<PathBuf>,
 
     /// The configuration file for -t [default: the master's own -c, else nginx's built-in path]
+    ///
+    /// A relative path is taken from the current directory. Only with -t: the master always
+    /// rereads the file it was started with.
     #[arg(short = 'c', long = "conf", value_name = "CONF", requires = "test")]
     pub conf: Option<PathBuf>,
 
-    /// Seconds to confirm the result (new workers; reopened logs; master gone), decimals
-    /// allowed; 0 sends the signal without confirming
-    #[arg(long = "wait", value_name = "S", default_value = "5", value_parser = parse_wait)]
+    #[arg(
+        long = "wait",
+        value_name = "S",
+        default_value = "5",
+        value_parser = parse_wait,
+        help = "Seconds to confirm the result (new workers; reopened logs; master gone), \
+                decimals allowed; 0 sends the signal without confirming",
+        long_help = format!(
+            "Seconds to confirm the result (new workers; reopened logs; master gone), \
+             decimals allowed; 0 sends the signal without confirming\n\n\
+             From 0 to {MAX_WAIT}. The wait ends as soon as the result, or nginx's refusal, is \
+             seen; all of it passes only when nothing happens."
+        )
+    )]
     pub wait: Duration,
 
     /// Print no warnings (a result that cannot be confirmed); errors are still printed, and
     /// success is silent anyway
+    ///
+    /// Errors are one line on standard error either way, so that scripts can log them.
     #[arg(short = 'q', long = "quiet", conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Print one line saying what happened (old and new worker PIDs)
+    /// Print one line on standard output saying what happened (old and new worker PIDs)
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
+}
+
+/// `/run/nginx.pid, /var/run/nginx.pid, ...`: the pidfiles searched without `-p`.
+fn default_pidfiles() -> String {
+    format!(
+        "the first that exists of {}",
+        nginx::DEFAULT_PIDFILES.join(", ")
+    )
 }
 
 /// The `-s` values, named as `nginx -s` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SignalArg {
-    /// SIGHUP
+    /// SIGHUP: reread the configuration, start new workers, retire the old ones
     Reload,
-    /// SIGUSR1
+    /// SIGUSR1: reopen the log files (after logrotate renamed them)
     Reopen,
-    /// SIGQUIT
+    /// SIGQUIT: graceful shutdown, workers finish the requests in progress
     Quit,
-    /// SIGTERM
+    /// SIGTERM: fast shutdown
     Stop,
 }
 
@@ -120,7 +170,7 @@ impl From<SignalArg> for Action {
     }
 }
 
-/// `--wait`: seconds from 0 to 3600, decimals allowed.
+/// `--wait`: seconds from 0 to [`MAX_WAIT`], decimals allowed.
 fn parse_wait(s: &str) -> std::result::Result<Duration, String> {
     crate::secs::parse(s, MAX_WAIT)
 }
