@@ -1,0 +1,180 @@
+//! The send plan and its execution: what garp decided to send (a [`Plan`]), sent on arping's
+//! schedule (`-c`, `-i`, `-w`) through a [`PacketSocket`], listening for an answer when the plan
+//! is a duplicate-address probe. [`probe`] is `arping -D` in one call, for `vip-bind --dad`.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use super::frame::{Arp, ETH_P_ARP, ETH_P_IPV6, Mac, Nd, Packet, answer_from, mac_to_string};
+use super::socket::PacketSocket;
+use crate::error::{Error, Result};
+use crate::iface::Interface;
+
+/// Everything decided before the first packet: what to send, how often, what to wait for
+/// (the arping options `-c`, `-i`, `-w`, `-D`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub iface: String,
+    pub ifindex: u32,
+    pub mac: Mac,
+    /// Sent back to back in each round.
+    pub packets: Vec<Packet>,
+    pub count: u32,
+    pub interval: Duration,
+    /// No packet is sent at or after this offset from the start (the first always is).
+    pub deadline: Option<Duration>,
+    /// `-D`: the address whose owner we are listening for.
+    pub probe: Option<IpAddr>,
+}
+
+/// The Ethernet address of an interface that can carry ARP and neighbour discovery: up, with
+/// carrier, not NOARP, not loopback; otherwise a failure (exit 1) saying why.
+pub fn ethernet_mac(iface: &Interface) -> Result<Mac> {
+    let name = &iface.name;
+    if !iface.up {
+        return Err(Error::failed(format!(
+            "{name} is down (ip link set {name} up)"
+        )));
+    }
+    let Some(mac) = iface.mac else {
+        return Err(Error::failed(format!(
+            "{name} has no Ethernet address (loopback or point-to-point): nothing to announce"
+        )));
+    };
+    if iface.noarp {
+        return Err(Error::failed(format!(
+            "{name} does not use ARP or neighbour discovery (NOARP)"
+        )));
+    }
+    if !iface.running {
+        return Err(Error::failed(format!(
+            "{name} has no carrier: frames would be dropped"
+        )));
+    }
+    Ok(mac)
+}
+
+/// Send the plan's rounds on schedule; with a probe, listen between and after them.
+/// Returns the answering MAC of a probe, if any.
+///
+/// `report` receives one line per packet sent and, for a probe, the verdict (garp `-v`).
+pub fn execute(plan: &Plan, report: &mut dyn FnMut(&str)) -> Result<Option<Mac>> {
+    let iface = &plan.iface;
+    let sock = PacketSocket::open(plan.ifindex)
+        .map_err(|e| Error::os(format!("open a packet socket on {iface}"), e, "CAP_NET_RAW"))?;
+    if let Some(target) = plan.probe {
+        let ethertype = match target {
+            IpAddr::V4(_) => ETH_P_ARP,
+            IpAddr::V6(_) => ETH_P_IPV6,
+        };
+        sock.listen(ethertype)
+            .map_err(|e| Error::os(format!("listen on {iface}"), e, "CAP_NET_RAW"))?;
+    }
+    let frames: Vec<Vec<u8>> = plan.packets.iter().map(|p| p.frame(plan.mac)).collect();
+    let start = Instant::now();
+    let deadline = plan.deadline.and_then(|d| start.checked_add(d));
+    let mut buf = [0u8; 2048];
+    let mut answer = None;
+
+    for round in 0..plan.count {
+        let Some(at) = plan
+            .interval
+            .checked_mul(round)
+            .and_then(|offset| start.checked_add(offset))
+        else {
+            break;
+        };
+        if round > 0 && deadline.is_some_and(|d| at >= d) {
+            break;
+        }
+        match plan.probe {
+            Some(target) => {
+                answer = listen(&sock, &mut buf, at, target, plan.mac, iface)?;
+                if answer.is_some() {
+                    break;
+                }
+            }
+            None => std::thread::sleep(until(at)),
+        }
+        for (packet, frame) in plan.packets.iter().zip(&frames) {
+            sock.send(frame)
+                .map_err(|e| Error::os(format!("send on {iface}"), e, "CAP_NET_RAW"))?;
+            report(&format!(
+                "{iface} {}: sent {packet} ({}/{} at +{:.3}s)",
+                mac_to_string(&plan.mac),
+                round + 1,
+                plan.count,
+                start.elapsed().as_secs_f64()
+            ));
+        }
+    }
+    if let (Some(target), Some(deadline), None) = (plan.probe, deadline, answer) {
+        answer = listen(&sock, &mut buf, deadline, target, plan.mac, iface)?;
+    }
+    if let Some(target) = plan.probe {
+        report(&match answer {
+            Some(mac) => format!(
+                "{iface}: {target} answered from {} after {:.3}s",
+                mac_to_string(&mac),
+                start.elapsed().as_secs_f64()
+            ),
+            None => format!(
+                "{iface}: no answer for {target} within {}s: free",
+                crate::secs::show(plan.deadline.unwrap_or_default())
+            ),
+        });
+    }
+    // A plain close: it waits for the kernel's synchronize_net (~14 ms), but leaves no process
+    // behind, where a helper would stay a zombie under an init that does not reap.
+    drop(sock);
+    Ok(answer)
+}
+
+/// Duplicate-address probe, like `arping -D -w WAIT -I DEV TARGET`: one RFC 5227 probe (IPv6:
+/// an NS from `::`), then listen until `wait` has passed. The MAC of the first host that answers
+/// for `target`, or `None` when the address is free. The engine behind `garp -D` and
+/// `vip-bind --dad`.
+pub fn probe(dev: &str, target: IpAddr, wait: Duration) -> Result<Option<Mac>> {
+    let iface = crate::iface::lookup(dev)?;
+    let mac = ethernet_mac(&iface)?;
+    let packet = match target {
+        IpAddr::V4(t) => Packet::Arp(Arp::probe(mac, t)),
+        IpAddr::V6(t) => Packet::Nd(Nd::dad_probe(t)),
+    };
+    let plan = Plan {
+        iface: iface.name.clone(),
+        ifindex: iface.index,
+        mac,
+        packets: vec![packet],
+        count: 1,
+        interval: Duration::ZERO,
+        deadline: Some(wait),
+        probe: Some(target),
+    };
+    execute(&plan, &mut |_| {})
+}
+
+/// Read frames until `until`, returning the first answer for `target`.
+fn listen(
+    sock: &PacketSocket,
+    buf: &mut [u8],
+    until: Instant,
+    target: IpAddr,
+    ours: Mac,
+    iface: &str,
+) -> Result<Option<Mac>> {
+    while let Some((n, kind)) = sock
+        .recv_until(buf, until)
+        .map_err(|e| Error::os(format!("receive on {iface}"), e, "CAP_NET_RAW"))?
+    {
+        if let Some(mac) = answer_from(&buf[..n], kind, target, ours) {
+            return Ok(Some(mac));
+        }
+    }
+    Ok(None)
+}
+
+/// The time left until `deadline`, zero when past.
+pub fn until(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}
