@@ -7,7 +7,7 @@
 //!   advertisement frames (`ndisc6`/`ndsend` equivalents) with their ICMPv6 checksum, and
 //!   [`answer_from`] says whether a received frame is another host answering for an address.
 //! - `socket`: [`PacketSocket`], a thin `AF_PACKET` wrapper (the socket `arping` opens) used for
-//!   both families. Every `unsafe` of the module is there, behind its safe methods.
+//!   both families. Every raw system call of the module is there, behind its safe methods.
 //! - `engine`: [`execute`] sends a [`Plan`] on schedule (arping's `-c`/`-i`/`-w`) and, for a
 //!   duplicate probe, listens for an answer; [`probe`] is `arping -D` in one call.
 //!

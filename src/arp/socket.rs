@@ -1,10 +1,12 @@
 //! [`PacketSocket`]: the raw `AF_PACKET` socket ARP and neighbour-discovery frames go through.
-//! Every `unsafe` of [`crate::arp`] is in this file, each behind a safe method and with a
-//! `// SAFETY:` note. Of the frames it knows only the Ethernet header, to address them.
+//! Every raw system call of [`crate::arp`] is in this file, each behind a safe method and with
+//! a `// SAFETY:` note. Of the frames it knows only the Ethernet header, to address them.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Instant;
+
+use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
 
 use super::frame::{ETH_HLEN, Mac, PacketType, be16, mac_at};
 
@@ -27,13 +29,12 @@ impl PacketSocket {
     /// `socket(AF_PACKET, SOCK_RAW, 0)` for interface `ifindex`. Needs CAP_NET_RAW (EPERM is
     /// returned as is; the caller names the capability).
     pub fn open(ifindex: u32) -> io::Result<PacketSocket> {
-        // SAFETY: plain socket(2) call; the result is checked and owned right away.
-        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd is a fresh descriptor nobody else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let fd = socket(
+            AddressFamily::Packet,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )?;
         Ok(PacketSocket { fd, ifindex })
     }
 
@@ -52,7 +53,7 @@ impl PacketSocket {
                 size_of::<libc::c_int>() as libc::socklen_t,
             );
         }
-        let sll = self.sockaddr(ethertype, &[0; 6]);
+        let sll = sockaddr_ll(self.ifindex, ethertype, &[0; 6]);
         // SAFETY: bind with a pointer to a live sockaddr_ll and its exact size.
         let rc = unsafe {
             libc::bind(
@@ -73,7 +74,7 @@ impl PacketSocket {
         if frame.len() < ETH_HLEN {
             return Err(io::Error::from(io::ErrorKind::InvalidInput));
         }
-        let sll = self.sockaddr(be16(frame, 12), &mac_at(frame, 0));
+        let sll = sockaddr_ll(self.ifindex, be16(frame, 12), &mac_at(frame, 0));
         // SAFETY: sendto with a live buffer and its length, and a live sockaddr_ll and its size.
         let n = unsafe {
             libc::sendto(
@@ -131,8 +132,7 @@ impl PacketSocket {
 
     /// One frame if one is queued, without blocking.
     fn try_recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, PacketType)>> {
-        // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut sll = sockaddr_ll(0, 0, &[0; 6]);
         let mut len = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
         // SAFETY: recvfrom into a live buffer of buf.len() bytes, and a live sockaddr_ll whose
         // size is passed in `len`.
@@ -161,16 +161,21 @@ impl PacketSocket {
         };
         Ok(Some((n as usize, kind)))
     }
+}
 
-    fn sockaddr(&self, ethertype: u16, dst: &Mac) -> libc::sockaddr_ll {
-        // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = ethertype.to_be();
-        sll.sll_ifindex = self.ifindex as i32;
-        sll.sll_halen = 6;
-        sll.sll_addr[..6].copy_from_slice(dst);
-        sll
+/// The link-layer address of frames of `ethertype` to `dst` on interface `ifindex`; also the
+/// space `recvfrom(2)` writes a sender's address into. Built as a plain value, no `zeroed()`.
+fn sockaddr_ll(ifindex: u32, ethertype: u16, dst: &Mac) -> libc::sockaddr_ll {
+    let mut addr = [0u8; 8];
+    addr[..6].copy_from_slice(dst);
+    libc::sockaddr_ll {
+        sll_family: libc::AF_PACKET as u16,
+        sll_protocol: ethertype.to_be(),
+        sll_ifindex: ifindex as i32,
+        sll_hatype: 0,
+        sll_pkttype: 0,
+        sll_halen: 6,
+        sll_addr: addr,
     }
 }
 
