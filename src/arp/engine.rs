@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use super::frame::{Arp, ETH_P_ARP, ETH_P_IPV6, Mac, Nd, Packet, answer_from, mac_to_string};
+use super::frame::{ETH_P_ARP, ETH_P_IPV6, Mac, Packet, answer_from, mac_to_string};
 use super::socket::PacketSocket;
 use crate::error::{Error, Result};
 use crate::iface::Interface;
@@ -25,6 +25,26 @@ pub struct Plan {
     pub deadline: Option<Duration>,
     /// `-D`: the address whose owner we are listening for.
     pub probe: Option<IpAddr>,
+}
+
+impl Plan {
+    /// The duplicate-address probe of `target` on `iface`, like `arping -D -w WAIT -I IFACE
+    /// TARGET`: one probe ([`Packet::probe`]), then listen until `wait` has passed since it
+    /// went out. The one constructor behind `garp -D` (which may raise `count` and `interval`,
+    /// as arping's `-c`/`-i`) and [`probe`]. Fails (exit 1) where [`ethernet_mac`] does.
+    pub fn dad(iface: &Interface, target: IpAddr, wait: Duration) -> Result<Plan> {
+        let mac = ethernet_mac(iface)?;
+        Ok(Plan {
+            iface: iface.name.clone(),
+            ifindex: iface.index,
+            mac,
+            packets: vec![Packet::probe(mac, target)],
+            count: 1,
+            interval: Duration::ZERO,
+            deadline: Some(wait),
+            probe: Some(target),
+        })
+    }
 }
 
 /// The Ethernet address of an interface that can carry ARP and neighbour discovery: up, with
@@ -132,25 +152,10 @@ pub fn execute(plan: &Plan, report: &mut dyn FnMut(&str)) -> Result<Option<Mac>>
 
 /// Duplicate-address probe, like `arping -D -w WAIT -I DEV TARGET`: one RFC 5227 probe (IPv6:
 /// an NS from `::`), then listen until `wait` has passed. The MAC of the first host that answers
-/// for `target`, or `None` when the address is free. The engine behind `garp -D` and
-/// `vip-bind --dad`.
+/// for `target`, or `None` when the address is free: [`Plan::dad`] and [`execute`] in one call,
+/// for `vip-bind --dad` (`garp -D` executes the same plan with its own `-c` and `-i`).
 pub fn probe(dev: &str, target: IpAddr, wait: Duration) -> Result<Option<Mac>> {
-    let iface = crate::iface::lookup(dev)?;
-    let mac = ethernet_mac(&iface)?;
-    let packet = match target {
-        IpAddr::V4(t) => Packet::Arp(Arp::probe(mac, t)),
-        IpAddr::V6(t) => Packet::Nd(Nd::dad_probe(t)),
-    };
-    let plan = Plan {
-        iface: iface.name.clone(),
-        ifindex: iface.index,
-        mac,
-        packets: vec![packet],
-        count: 1,
-        interval: Duration::ZERO,
-        deadline: Some(wait),
-        probe: Some(target),
-    };
+    let plan = Plan::dad(&crate::iface::lookup(dev)?, target, wait)?;
     execute(&plan, &mut |_| {})
 }
 
@@ -177,4 +182,47 @@ fn listen(
 /// The time left until `deadline`, zero when past.
 pub fn until(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arp::{Arp, Nd};
+
+    const MAC: Mac = [0x02, 0, 0, 0, 0, 5];
+
+    fn eth0() -> Interface {
+        Interface {
+            name: "eth0".into(),
+            index: 7,
+            mac: Some(MAC),
+            up: true,
+            running: true,
+            noarp: false,
+            addrs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_dad_plan_is_one_probe_then_the_wait() {
+        let t = "198.51.100.3".parse().unwrap();
+        let p = Plan::dad(&eth0(), IpAddr::V4(t), Duration::from_millis(50)).unwrap();
+        assert_eq!(p.packets, vec![Packet::Arp(Arp::probe(MAC, t))]);
+        assert_eq!((p.iface.as_str(), p.ifindex, p.mac), ("eth0", 7, MAC));
+        assert_eq!((p.count, p.interval), (1, Duration::ZERO));
+        assert_eq!(p.deadline, Some(Duration::from_millis(50)));
+        assert_eq!(p.probe, Some(IpAddr::V4(t)));
+        let t6 = "2001:db8::3".parse().unwrap();
+        let p = Plan::dad(&eth0(), IpAddr::V6(t6), Duration::from_secs(1)).unwrap();
+        assert_eq!(p.packets, vec![Packet::Nd(Nd::dad_probe(t6))]);
+    }
+
+    #[test]
+    fn a_dad_plan_needs_an_ethernet_interface() {
+        let mut down = eth0();
+        down.up = false;
+        let e = Plan::dad(&down, "198.51.100.3".parse().unwrap(), Duration::ZERO).unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+        assert!(e.to_string().contains("eth0 is down"), "{e}");
+    }
 }

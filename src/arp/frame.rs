@@ -395,6 +395,15 @@ pub enum Packet {
 }
 
 impl Packet {
+    /// The duplicate-address probe for `target` from `mac`: RFC 5227's "who-has TARGET tell
+    /// 0.0.0.0" ([`Arp::probe`]), for IPv6 an NS from `::` ([`Nd::dad_probe`]).
+    pub fn probe(mac: Mac, target: IpAddr) -> Packet {
+        match target {
+            IpAddr::V4(t) => Packet::Arp(Arp::probe(mac, t)),
+            IpAddr::V6(t) => Packet::Nd(Nd::dad_probe(t)),
+        }
+    }
+
     /// The Ethernet frame, from `mac`.
     pub fn frame(&self, mac: Mac) -> Vec<u8> {
         match self {

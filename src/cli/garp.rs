@@ -273,30 +273,18 @@ fn source_for(iface: &Interface, target: Ipv4Addr) -> Option<Ipv4Addr> {
 /// Decide everything from the arguments and what the interface looks like (pure).
 pub fn plan(args: &Args, iface: &Interface) -> Result<Plan> {
     check_addresses(args)?;
-    let mac = arp::ethernet_mac(iface)?;
-    let name = &iface.name;
     let mode = args.mode();
-    let mut out = Plan {
-        iface: name.clone(),
-        ifindex: iface.index,
-        mac,
-        packets: Vec::new(),
-        count: args.count,
-        interval: args.interval,
-        deadline: args.deadline,
-        probe: None,
-    };
     if mode == Mode::Probe {
         let target = args.target.ok_or_else(|| Error::usage("-D needs TARGET"))?;
-        out.packets.push(match target {
-            IpAddr::V4(t) => Packet::Arp(Arp::probe(mac, t)),
-            IpAddr::V6(t) => Packet::Nd(Nd::dad_probe(t)),
+        let wait = args.deadline.unwrap_or(DEFAULT_DAD_WAIT);
+        return Ok(Plan {
+            count: args.count,
+            interval: args.interval,
+            ..Plan::dad(iface, target, wait)?
         });
-        out.probe = Some(target);
-        out.deadline = Some(args.deadline.unwrap_or(DEFAULT_DAD_WAIT));
-        return Ok(out);
     }
-
+    let mac = arp::ethernet_mac(iface)?;
+    let name = &iface.name;
     let (source, target) = match (args.source, args.target) {
         (Some(s), Some(t)) => (s, t),
         (Some(s), None) => (s, s),
@@ -315,23 +303,33 @@ pub fn plan(args: &Args, iface: &Interface) -> Result<Plan> {
              this host (--force to send anyway)"
         )));
     }
+    let mut packets = Vec::new();
     match (source, target) {
         (IpAddr::V4(s), IpAddr::V4(t)) => {
             if matches!(mode, Mode::Request | Mode::Unsolicited | Mode::Both) {
-                out.packets.push(Packet::Arp(Arp::request(mac, s, t)));
+                packets.push(Packet::Arp(Arp::request(mac, s, t)));
             }
             if matches!(mode, Mode::Reply | Mode::Both) {
-                out.packets.push(Packet::Arp(Arp::reply(mac, s, t)));
+                packets.push(Packet::Arp(Arp::reply(mac, s, t)));
             }
         }
-        (IpAddr::V6(s), _) => out.packets.push(Packet::Nd(Nd::unsolicited_na(mac, s))),
+        (IpAddr::V6(s), _) => packets.push(Packet::Nd(Nd::unsolicited_na(mac, s))),
         (s, t) => {
             return Err(Error::usage(format!(
                 "source {s} and target {t} are of different families"
             )));
         }
     }
-    Ok(out)
+    Ok(Plan {
+        iface: name.clone(),
+        ifindex: iface.index,
+        mac,
+        packets,
+        count: args.count,
+        interval: args.interval,
+        deadline: args.deadline,
+        probe: None,
+    })
 }
 
 /// Parse, plan, send; the exit code on success.
@@ -532,6 +530,14 @@ mod tests {
             vec![Packet::Nd(Nd::dad_probe("2001:db8::9".parse().unwrap()))]
         );
         assert_eq!(p.deadline, Some(Duration::from_millis(50)));
+    }
+
+    #[test]
+    fn dad_keeps_count_and_interval_as_arping_does() {
+        let p = plan_of("-I eth0 -D -c 3 -i 0.2 198.51.100.3").unwrap();
+        assert_eq!((p.count, p.interval), (3, Duration::from_millis(200)));
+        assert_eq!(p.packets.len(), 1, "one probe per round");
+        assert_eq!(p.deadline, Some(Duration::from_secs(1)));
     }
 
     #[test]
