@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::addr;
 use crate::arp::{self, Arp, Nd, Packet, Plan};
 use crate::error::{Error, Result};
 use crate::exit;
@@ -206,7 +207,7 @@ impl Args {
             None => Ok(self.interface.as_str()),
             Some((dev, _)) => {
                 iface::check_name(dev)?;
-                crate::addr::check_label(dev, &self.interface)?;
+                addr::check_label(dev, &self.interface)?;
                 Ok(dev)
             }
         }
@@ -252,22 +253,14 @@ fn is_unicast(a: IpAddr) -> bool {
 /// The address `arping` would send from when only TARGET is given: the interface's IPv4 address
 /// whose prefix covers TARGET, else its first IPv4 address.
 fn source_for(iface: &Interface, target: Ipv4Addr) -> Option<Ipv4Addr> {
-    let v4: Vec<(Ipv4Addr, u8)> = iface
-        .addrs
-        .iter()
-        .filter_map(|(a, p)| match a {
-            IpAddr::V4(a) => Some((*a, *p)),
-            IpAddr::V6(_) => None,
-        })
-        .collect();
-    let covers = |(a, p): &(Ipv4Addr, u8)| {
-        let mask = u32::MAX.checked_shl(32 - u32::from(*p)).unwrap_or(0);
-        u32::from(*a) & mask == u32::from(target) & mask
-    };
-    v4.iter()
-        .find(|x| covers(x))
-        .or(v4.first())
-        .map(|(a, _)| *a)
+    let mut v4 = iface.addrs.iter().filter_map(|(a, p)| match a {
+        IpAddr::V4(a) => Some((*a, *p)),
+        IpAddr::V6(_) => None,
+    });
+    let first = v4.clone().next();
+    v4.find(|(a, p)| addr::covers(IpAddr::V4(*a), *p, IpAddr::V4(target)))
+        .or(first)
+        .map(|(a, _)| a)
 }
 
 /// Decide everything from the arguments and what the interface looks like (pure).
