@@ -159,6 +159,15 @@ pub fn probe(dev: &str, target: IpAddr, wait: Duration) -> Result<Option<Mac>> {
     execute(&plan, &mut |_| {})
 }
 
+/// The conflict (exit 4) of a probe that `mac` answered: `duplicate address: TARGET is in use
+/// by MAC on IFACE`, the one wording of `garp -D` and `vip-bind --dad`.
+pub fn duplicate(target: IpAddr, mac: Mac, iface: &str) -> Error {
+    Error::conflict(format!(
+        "duplicate address: {target} is in use by {} on {iface}",
+        mac_to_string(&mac)
+    ))
+}
+
 /// Read frames until `until`, returning the first answer for `target`.
 fn listen(
     sock: &PacketSocket,
@@ -215,6 +224,16 @@ mod tests {
         let t6 = "2001:db8::3".parse().unwrap();
         let p = Plan::dad(&eth0(), IpAddr::V6(t6), Duration::from_secs(1)).unwrap();
         assert_eq!(p.packets, vec![Packet::Nd(Nd::dad_probe(t6))]);
+    }
+
+    #[test]
+    fn a_duplicate_is_a_conflict_naming_the_mac() {
+        let e = duplicate("198.51.100.2".parse().unwrap(), MAC, "eth0");
+        assert_eq!(e.exit_code(), 4);
+        assert_eq!(
+            e.to_string(),
+            "duplicate address: 198.51.100.2 is in use by 02:00:00:00:00:05 on eth0"
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ mod engine;
 mod frame;
 mod socket;
 
-pub use engine::{Plan, ethernet_mac, execute, probe, until};
+pub use engine::{Plan, duplicate, ethernet_mac, execute, probe, until};
 pub use frame::{
     ALL_NODES, Arp, ArpOp, BROADCAST, ETH_P_ARP, ETH_P_IPV6, Mac, NA_OVERRIDE, NA_ROUTER,
     NA_SOLICITED, Nd, NdKind, Packet, PacketType, answer_from, icmpv6_checksum, mac_to_string,

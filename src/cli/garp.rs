@@ -338,11 +338,7 @@ pub fn run(args: &Args) -> Result<u8> {
     })?;
     match (answer, plan.probe) {
         (Some(_), Some(_)) if args.quiet => Ok(exit::CONFLICT),
-        (Some(mac), Some(target)) => Err(Error::conflict(format!(
-            "duplicate address: {target} is in use by {} on {}",
-            arp::mac_to_string(&mac),
-            plan.iface
-        ))),
+        (Some(mac), Some(target)) => Err(arp::duplicate(target, mac, &plan.iface)),
         _ => Ok(exit::SUCCESS),
     }
 }
