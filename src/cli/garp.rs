@@ -30,7 +30,7 @@ pub const EXIT_NOTES: &[(u8, &str)] = &[
     ),
     (
         exit::FAILURE,
-        "No such interface; interface down, without carrier, without an Ethernet address or NOARP; SOURCE not an address of IFACE (without --force); no IPv4 address to send an ordinary request from; a send failed.",
+        "No such interface; interface down, without carrier, without an Ethernet address (loopback) or NOARP; SOURCE not an address of IFACE (without --force); no IPv4 address to send an ordinary request from; a send failed.",
     ),
     (
         exit::USAGE,
@@ -66,11 +66,21 @@ const DEFAULT_DAD_WAIT: Duration = Duration::from_secs(1);
 )]
 pub struct Args {
     /// Interface to send on (an alias name IFACE:LABEL means IFACE, whatever label SOURCE has)
+    ///
+    /// Required. An alias name, as ifconfig(8) scripts use, is resolved as the kernel resolves
+    /// it for ifconfig, route and older arping (current iputils arping refuses it). ARP belongs
+    /// to the interface, not to a label, so the label need not be the one SOURCE carries; it
+    /// must only be well formed (a usage error otherwise, as for "eth0:").
     #[arg(short = 'I', long = "interface", value_name = "IFACE")]
     pub interface: String,
 
     /// Address to announce: the ARP sender (IPv6: the advertised target). Must be an address of
     /// IFACE unless --force
+    ///
+    /// Otherwise exit 1. A labelled address ("ip addr add ... dev eth0 label eth0:ha1",
+    /// "vip-bind eth0:ha1 ...") is an address of eth0: the interface's addresses are read over
+    /// rtnetlink, as "ip addr" shows them. Not allowed with -D, whose probes come from 0.0.0.0
+    /// (IPv6: ::).
     #[arg(short = 's', long = "source", value_name = "SOURCE")]
     pub source: Option<IpAddr>,
 
@@ -80,23 +90,43 @@ pub struct Args {
     pub unsolicited: bool,
 
     /// ARP reply instead of request (arping -A); SOURCE defaults to TARGET and vice versa
+    ///
+    /// The reply says "SOURCE is-at MAC", with the target hardware address set to our own MAC:
+    /// Linux treats a reply as gratuitous only then.
     #[arg(short = 'A', long = "reply", conflicts_with = "both")]
     pub reply: bool,
 
     /// Each round sends a request and then a reply
+    ///
+    /// The reply follows right after the request. SOURCE and TARGET default to each other as
+    /// for -A.
     #[arg(long = "both")]
     pub both: bool,
 
-    /// Duplicate-address probe for TARGET (from 0.0.0.0, IPv6: NS from ::): exit 0 if nobody
-    /// answers within the deadline, 4 and the answering MAC if someone does
     #[arg(
         short = 'D',
         long = "dad",
-        conflicts_with_all = ["unsolicited", "reply", "both", "source", "force"]
+        conflicts_with_all = ["unsolicited", "reply", "both", "source", "force"],
+        help = DAD_HELP,
+        long_help = format!(
+            "{DAD_HELP}\n\n\
+             The probe is RFC 5227's \"who-has TARGET tell 0.0.0.0\"; for an IPv6 TARGET, a \
+             neighbour solicitation from :: to its solicited-node multicast address (RFC 4862). \
+             The deadline is -w (default {}); exit 4 comes as soon as another host \
+             answers.\n\n\
+             An answer is, as for \"arping -D\", any ARP request or reply whose sender is \
+             TARGET from a MAC other than ours; for IPv6, a neighbour advertisement for TARGET \
+             from another MAC. Another host probing for the same address at the same moment is \
+             not counted.",
+            crate::secs::show(DEFAULT_DAD_WAIT)
+        )
     )]
     pub dad: bool,
 
     /// Packets (rounds) to send
+    ///
+    /// Rounds matter with --both, which sends two packets in each. At least 1; the first goes
+    /// out at once.
     #[arg(
         short = 'c',
         long = "count",
@@ -107,33 +137,49 @@ pub struct Args {
     )]
     pub count: u32,
 
-    /// Seconds between packets, decimals allowed (0.2)
     #[arg(
         short = 'i',
         long = "interval",
         value_name = "SECONDS",
         default_value = "1",
         value_parser = parse_interval,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        help = INTERVAL_HELP,
+        long_help = format!(
+            "{INTERVAL_HELP}\n\n\
+             Also .5; from 0 to {MAX_SECONDS}. Packets follow a fixed schedule from the first, \
+             so they do not drift."
+        )
     )]
     pub interval: Duration,
 
-    /// Stop after this many seconds, decimals allowed; with -D, how long to wait for an answer
-    /// (default 1)
     #[arg(
         short = 'w',
         long = "deadline",
         value_name = "SECONDS",
         value_parser = parse_deadline,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        help = deadline_help(),
+        long_help = format!(
+            "{}\n\n\
+             No packet is sent once this many seconds have passed since the first; more than \
+             0, at most {MAX_SECONDS}. With -D the wait runs from the first probe. Without -D, \
+             garp still returns right after its last packet.",
+            deadline_help()
+        )
     )]
     pub deadline: Option<Duration>,
 
     /// Print nothing, not even the answering MAC of -D (errors are still printed)
+    ///
+    /// Success and conflict are told by the exit status alone.
     #[arg(short = 'q', long = "quiet", conflicts_with = "verbose")]
     pub quiet: bool,
 
     /// Say what was sent (and, with -D, what answered)
+    ///
+    /// One line on standard output per packet sent, saying what it was; with -D, the verdict:
+    /// which MAC answered, or that nobody did.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
 
@@ -142,8 +188,28 @@ pub struct Args {
     pub force: bool,
 
     /// ARP target (the gateway, for a gateway-aimed request); the address to probe with -D
+    ///
+    /// With -U, -A or --both and no -s, the address to announce. An IPv6 TARGET other than
+    /// SOURCE is refused: IPv6 announcements go to all nodes.
     #[arg(value_name = "TARGET")]
     pub target: Option<IpAddr>,
+}
+
+/// `-D`'s short help; its long help adds the numbers from the code.
+const DAD_HELP: &str = "Duplicate-address probe for TARGET (from 0.0.0.0, IPv6: NS from ::): \
+                        exit 0 if nobody answers within the deadline, 4 and the answering MAC \
+                        if someone does";
+
+/// `-i`'s short help.
+const INTERVAL_HELP: &str = "Seconds between packets, decimals allowed (0.2)";
+
+/// `-w`'s short help, with -D's default wait from the code.
+fn deadline_help() -> String {
+    format!(
+        "Stop after this many seconds, decimals allowed; with -D, how long to wait for an answer \
+         (default {})",
+        crate::secs::show(DEFAULT_DAD_WAIT)
+    )
 }
 
 /// The longest interval or deadline accepted: a day is already far beyond any use.
