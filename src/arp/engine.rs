@@ -201,15 +201,7 @@ mod tests {
     const MAC: Mac = [0x02, 0, 0, 0, 0, 5];
 
     fn eth0() -> Interface {
-        Interface {
-            name: "eth0".into(),
-            index: 7,
-            mac: Some(MAC),
-            up: true,
-            running: true,
-            noarp: false,
-            addrs: Vec::new(),
-        }
+        Interface::ethernet("eth0", 7, MAC, Vec::new())
     }
 
     #[test]

@@ -432,20 +432,13 @@ mod tests {
     }
 
     fn eth0() -> Interface {
-        Interface {
-            name: "eth0".into(),
-            index: 7,
-            mac: Some(MAC),
-            up: true,
-            running: true,
-            noarp: false,
-            addrs: vec![
-                (ip("198.51.100.5"), 24),
-                (ip("198.51.100.2"), 24),
-                (ip("2001:db8::5"), 64),
-                (ip("2001:db8::2"), 64),
-            ],
-        }
+        let addrs = vec![
+            (ip("198.51.100.5"), 24),
+            (ip("198.51.100.2"), 24),
+            (ip("2001:db8::5"), 64),
+            (ip("2001:db8::2"), 64),
+        ];
+        Interface::ethernet("eth0", 7, MAC, addrs)
     }
 
     fn plan_of(line: &str) -> Result<Plan> {
