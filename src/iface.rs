@@ -38,6 +38,21 @@ impl Interface {
     pub fn holds(&self, addr: IpAddr) -> bool {
         self.addrs.iter().any(|(a, _)| *a == addr)
     }
+
+    /// An Ethernet interface that is up, with carrier, holding `addrs`: what the unit tests of
+    /// the planning code (garp's, arp's) plan against without a kernel.
+    #[cfg(test)]
+    pub(crate) fn ethernet(name: &str, index: u32, mac: [u8; 6], addrs: Vec<(IpAddr, u8)>) -> Self {
+        Interface {
+            name: name.to_string(),
+            index,
+            mac: Some(mac),
+            up: true,
+            running: true,
+            noarp: false,
+            addrs,
+        }
+    }
 }
 
 /// Check an interface name the way the kernel does (non-empty, < 16 bytes, no `/`, `:` or space).

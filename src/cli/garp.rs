@@ -4,8 +4,13 @@
 //! the last packet instead of waiting a second for replies, refuses to announce an address the
 //! interface does not hold, and speaks IPv6 (neighbour advertisements and NS probes) too.
 //!
-//! Parsing and planning (which frames, how often) are pure and unit-tested here; the socket work
-//! is in [`crate::arp`].
+//! Parsing and planning (which frames, how often) are pure and unit-tested here; the frames, the
+//! plan's execution and the socket are in [`crate::arp`].
+//!
+//! Longer than the ~600 lines a file should keep to: about 300 of them are the unit tests of the
+//! arping grammar and the plan, and the clap definition carries the long option docs that
+//! `--help` and man/garp.8's OPTIONS are generated from. What is left is one tool's grammar and
+//! plan, which read best next to their tests.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
@@ -13,6 +18,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::addr;
 use crate::arp::{self, Arp, Nd, Packet, Plan};
 use crate::error::{Error, Result};
 use crate::exit;
@@ -29,7 +35,7 @@ pub const EXIT_NOTES: &[(u8, &str)] = &[
     ),
     (
         exit::FAILURE,
-        "No such interface; interface down, without carrier, without an Ethernet address or NOARP; SOURCE not an address of IFACE (without --force); no IPv4 address to send an ordinary request from; a send failed.",
+        "No such interface; interface down, without carrier, without an Ethernet address (loopback) or NOARP; SOURCE not an address of IFACE (without --force); no IPv4 address to send an ordinary request from; a send failed.",
     ),
     (
         exit::USAGE,
@@ -65,11 +71,21 @@ const DEFAULT_DAD_WAIT: Duration = Duration::from_secs(1);
 )]
 pub struct Args {
     /// Interface to send on (an alias name IFACE:LABEL means IFACE, whatever label SOURCE has)
+    ///
+    /// Required. An alias name, as ifconfig(8) scripts use, is resolved as the kernel resolves
+    /// it for ifconfig, route and older arping (current iputils arping refuses it). ARP belongs
+    /// to the interface, not to a label, so the label need not be the one SOURCE carries; it
+    /// must only be well formed (a usage error otherwise, as for "eth0:").
     #[arg(short = 'I', long = "interface", value_name = "IFACE")]
     pub interface: String,
 
     /// Address to announce: the ARP sender (IPv6: the advertised target). Must be an address of
     /// IFACE unless --force
+    ///
+    /// Otherwise exit 1. A labelled address ("ip addr add ... dev eth0 label eth0:ha1",
+    /// "vip-bind eth0:ha1 ...") is an address of eth0: the interface's addresses are read over
+    /// rtnetlink, as "ip addr" shows them. Not allowed with -D, whose probes come from 0.0.0.0
+    /// (IPv6: ::).
     #[arg(short = 's', long = "source", value_name = "SOURCE")]
     pub source: Option<IpAddr>,
 
@@ -79,23 +95,43 @@ pub struct Args {
     pub unsolicited: bool,
 
     /// ARP reply instead of request (arping -A); SOURCE defaults to TARGET and vice versa
+    ///
+    /// The reply says "SOURCE is-at MAC", with the target hardware address set to our own MAC:
+    /// Linux treats a reply as gratuitous only then.
     #[arg(short = 'A', long = "reply", conflicts_with = "both")]
     pub reply: bool,
 
     /// Each round sends a request and then a reply
+    ///
+    /// The reply follows right after the request. SOURCE and TARGET default to each other as
+    /// for -A.
     #[arg(long = "both")]
     pub both: bool,
 
-    /// Duplicate-address probe for TARGET (from 0.0.0.0, IPv6: NS from ::): exit 0 if nobody
-    /// answers within the deadline, 4 and the answering MAC if someone does
     #[arg(
         short = 'D',
         long = "dad",
-        conflicts_with_all = ["unsolicited", "reply", "both", "source", "force"]
+        conflicts_with_all = ["unsolicited", "reply", "both", "source", "force"],
+        help = DAD_HELP,
+        long_help = format!(
+            "{DAD_HELP}\n\n\
+             The probe is RFC 5227's \"who-has TARGET tell 0.0.0.0\"; for an IPv6 TARGET, a \
+             neighbour solicitation from :: to its solicited-node multicast address (RFC 4862). \
+             The deadline is -w (default {}); exit 4 comes as soon as another host \
+             answers.\n\n\
+             An answer is, as for \"arping -D\", any ARP request or reply whose sender is \
+             TARGET from a MAC other than ours; for IPv6, a neighbour advertisement for TARGET \
+             from another MAC. Another host probing for the same address at the same moment is \
+             not counted.",
+            crate::secs::show(DEFAULT_DAD_WAIT)
+        )
     )]
     pub dad: bool,
 
     /// Packets (rounds) to send
+    ///
+    /// Rounds matter with --both, which sends two packets in each. At least 1; the first goes
+    /// out at once.
     #[arg(
         short = 'c',
         long = "count",
@@ -106,33 +142,49 @@ pub struct Args {
     )]
     pub count: u32,
 
-    /// Seconds between packets, decimals allowed (0.2)
     #[arg(
         short = 'i',
         long = "interval",
         value_name = "SECONDS",
         default_value = "1",
         value_parser = parse_interval,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        help = INTERVAL_HELP,
+        long_help = format!(
+            "{INTERVAL_HELP}\n\n\
+             Also .5; from 0 to {MAX_SECONDS}. Packets follow a fixed schedule from the first, \
+             so they do not drift."
+        )
     )]
     pub interval: Duration,
 
-    /// Stop after this many seconds, decimals allowed; with -D, how long to wait for an answer
-    /// (default 1)
     #[arg(
         short = 'w',
         long = "deadline",
         value_name = "SECONDS",
         value_parser = parse_deadline,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        help = deadline_help(),
+        long_help = format!(
+            "{}\n\n\
+             No packet is sent once this many seconds have passed since the first; more than \
+             0, at most {MAX_SECONDS}. With -D the wait runs from the first probe. Without -D, \
+             garp still returns right after its last packet.",
+            deadline_help()
+        )
     )]
     pub deadline: Option<Duration>,
 
     /// Print nothing, not even the answering MAC of -D (errors are still printed)
+    ///
+    /// Success and conflict are told by the exit status alone.
     #[arg(short = 'q', long = "quiet", conflicts_with = "verbose")]
     pub quiet: bool,
 
     /// Say what was sent (and, with -D, what answered)
+    ///
+    /// One line on standard output per packet sent, saying what it was; with -D, the verdict:
+    /// which MAC answered, or that nobody did.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
 
@@ -141,8 +193,28 @@ pub struct Args {
     pub force: bool,
 
     /// ARP target (the gateway, for a gateway-aimed request); the address to probe with -D
+    ///
+    /// With -U, -A or --both and no -s, the address to announce. An IPv6 TARGET other than
+    /// SOURCE is refused: IPv6 announcements go to all nodes.
     #[arg(value_name = "TARGET")]
     pub target: Option<IpAddr>,
+}
+
+/// `-D`'s short help; its long help adds the numbers from the code.
+const DAD_HELP: &str = "Duplicate-address probe for TARGET (from 0.0.0.0, IPv6: NS from ::): \
+                        exit 0 if nobody answers within the deadline, 4 and the answering MAC \
+                        if someone does";
+
+/// `-i`'s short help.
+const INTERVAL_HELP: &str = "Seconds between packets, decimals allowed (0.2)";
+
+/// `-w`'s short help, with -D's default wait from the code.
+fn deadline_help() -> String {
+    format!(
+        "Stop after this many seconds, decimals allowed; with -D, how long to wait for an answer \
+         (default {})",
+        crate::secs::show(DEFAULT_DAD_WAIT)
+    )
 }
 
 /// The longest interval or deadline accepted: a day is already far beyond any use.
@@ -206,7 +278,7 @@ impl Args {
             None => Ok(self.interface.as_str()),
             Some((dev, _)) => {
                 iface::check_name(dev)?;
-                crate::addr::check_label(dev, &self.interface)?;
+                addr::check_label(dev, &self.interface)?;
                 Ok(dev)
             }
         }
@@ -252,51 +324,31 @@ fn is_unicast(a: IpAddr) -> bool {
 /// The address `arping` would send from when only TARGET is given: the interface's IPv4 address
 /// whose prefix covers TARGET, else its first IPv4 address.
 fn source_for(iface: &Interface, target: Ipv4Addr) -> Option<Ipv4Addr> {
-    let v4: Vec<(Ipv4Addr, u8)> = iface
-        .addrs
-        .iter()
-        .filter_map(|(a, p)| match a {
-            IpAddr::V4(a) => Some((*a, *p)),
-            IpAddr::V6(_) => None,
-        })
-        .collect();
-    let covers = |(a, p): &(Ipv4Addr, u8)| {
-        let mask = u32::MAX.checked_shl(32 - u32::from(*p)).unwrap_or(0);
-        u32::from(*a) & mask == u32::from(target) & mask
-    };
-    v4.iter()
-        .find(|x| covers(x))
-        .or(v4.first())
-        .map(|(a, _)| *a)
+    let mut v4 = iface.addrs.iter().filter_map(|(a, p)| match a {
+        IpAddr::V4(a) => Some((*a, *p)),
+        IpAddr::V6(_) => None,
+    });
+    let first = v4.clone().next();
+    v4.find(|(a, p)| addr::covers(IpAddr::V4(*a), *p, IpAddr::V4(target)))
+        .or(first)
+        .map(|(a, _)| a)
 }
 
 /// Decide everything from the arguments and what the interface looks like (pure).
 pub fn plan(args: &Args, iface: &Interface) -> Result<Plan> {
     check_addresses(args)?;
-    let mac = arp::ethernet_mac(iface)?;
-    let name = &iface.name;
     let mode = args.mode();
-    let mut out = Plan {
-        iface: name.clone(),
-        ifindex: iface.index,
-        mac,
-        packets: Vec::new(),
-        count: args.count,
-        interval: args.interval,
-        deadline: args.deadline,
-        probe: None,
-    };
     if mode == Mode::Probe {
         let target = args.target.ok_or_else(|| Error::usage("-D needs TARGET"))?;
-        out.packets.push(match target {
-            IpAddr::V4(t) => Packet::Arp(Arp::probe(mac, t)),
-            IpAddr::V6(t) => Packet::Nd(Nd::dad_probe(t)),
+        let wait = args.deadline.unwrap_or(DEFAULT_DAD_WAIT);
+        return Ok(Plan {
+            count: args.count,
+            interval: args.interval,
+            ..Plan::dad(iface, target, wait)?
         });
-        out.probe = Some(target);
-        out.deadline = Some(args.deadline.unwrap_or(DEFAULT_DAD_WAIT));
-        return Ok(out);
     }
-
+    let mac = arp::ethernet_mac(iface)?;
+    let name = &iface.name;
     let (source, target) = match (args.source, args.target) {
         (Some(s), Some(t)) => (s, t),
         (Some(s), None) => (s, s),
@@ -315,23 +367,33 @@ pub fn plan(args: &Args, iface: &Interface) -> Result<Plan> {
              this host (--force to send anyway)"
         )));
     }
+    let mut packets = Vec::new();
     match (source, target) {
         (IpAddr::V4(s), IpAddr::V4(t)) => {
             if matches!(mode, Mode::Request | Mode::Unsolicited | Mode::Both) {
-                out.packets.push(Packet::Arp(Arp::request(mac, s, t)));
+                packets.push(Packet::Arp(Arp::request(mac, s, t)));
             }
             if matches!(mode, Mode::Reply | Mode::Both) {
-                out.packets.push(Packet::Arp(Arp::reply(mac, s, t)));
+                packets.push(Packet::Arp(Arp::reply(mac, s, t)));
             }
         }
-        (IpAddr::V6(s), _) => out.packets.push(Packet::Nd(Nd::unsolicited_na(mac, s))),
+        (IpAddr::V6(s), _) => packets.push(Packet::Nd(Nd::unsolicited_na(mac, s))),
         (s, t) => {
             return Err(Error::usage(format!(
                 "source {s} and target {t} are of different families"
             )));
         }
     }
-    Ok(out)
+    Ok(Plan {
+        iface: name.clone(),
+        ifindex: iface.index,
+        mac,
+        packets,
+        count: args.count,
+        interval: args.interval,
+        deadline: args.deadline,
+        probe: None,
+    })
 }
 
 /// Parse, plan, send; the exit code on success.
@@ -347,11 +409,7 @@ pub fn run(args: &Args) -> Result<u8> {
     })?;
     match (answer, plan.probe) {
         (Some(_), Some(_)) if args.quiet => Ok(exit::CONFLICT),
-        (Some(mac), Some(target)) => Err(Error::conflict(format!(
-            "duplicate address: {target} is in use by {} on {}",
-            arp::mac_to_string(&mac),
-            plan.iface
-        ))),
+        (Some(mac), Some(target)) => Err(arp::duplicate(target, mac, &plan.iface)),
         _ => Ok(exit::SUCCESS),
     }
 }
@@ -379,20 +437,13 @@ mod tests {
     }
 
     fn eth0() -> Interface {
-        Interface {
-            name: "eth0".into(),
-            index: 7,
-            mac: Some(MAC),
-            up: true,
-            running: true,
-            noarp: false,
-            addrs: vec![
-                (ip("198.51.100.5"), 24),
-                (ip("198.51.100.2"), 24),
-                (ip("2001:db8::5"), 64),
-                (ip("2001:db8::2"), 64),
-            ],
-        }
+        let addrs = vec![
+            (ip("198.51.100.5"), 24),
+            (ip("198.51.100.2"), 24),
+            (ip("2001:db8::5"), 64),
+            (ip("2001:db8::2"), 64),
+        ];
+        Interface::ethernet("eth0", 7, MAC, addrs)
     }
 
     fn plan_of(line: &str) -> Result<Plan> {
@@ -532,6 +583,14 @@ mod tests {
             vec![Packet::Nd(Nd::dad_probe("2001:db8::9".parse().unwrap()))]
         );
         assert_eq!(p.deadline, Some(Duration::from_millis(50)));
+    }
+
+    #[test]
+    fn dad_keeps_count_and_interval_as_arping_does() {
+        let p = plan_of("-I eth0 -D -c 3 -i 0.2 198.51.100.3").unwrap();
+        assert_eq!((p.count, p.interval), (3, Duration::from_millis(200)));
+        assert_eq!(p.packets.len(), 1, "one probe per round");
+        assert_eq!(p.deadline, Some(Duration::from_secs(1)));
     }
 
     #[test]

@@ -632,10 +632,7 @@ fn vip_line(vip: &Vip, dev: &str) -> String {
 fn dad_probe(dev: &str, addr: IpAddr, wait: Duration) -> Result<()> {
     match crate::arp::probe(dev, addr, wait)? {
         None => Ok(()),
-        Some(mac) => Err(Error::conflict(format!(
-            "duplicate address: {addr} is in use by {} on {dev}",
-            crate::arp::mac_to_string(&mac)
-        ))),
+        Some(mac) => Err(crate::arp::duplicate(addr, mac, dev)),
     }
 }
 

@@ -1,24 +1,12 @@
-//! ARP and IPv6 neighbour-discovery frames, and the raw socket that sends and receives them.
+//! The pure layer of [`crate::arp`]: ARP and IPv6 neighbour-discovery frames as bytes, built
+//! and parsed without any I/O, the ICMPv6 checksum, and the rule for what counts as another host
+//! answering a duplicate-address probe. Byte-level unit tests below, written from the RFCs.
 //!
-//! The frame code is pure: [`Arp`] builds and parses the 42-byte Ethernet ARP frames that
-//! `arping` sends (request, reply, RFC 5227 probe), [`Nd`] the IPv6 neighbour solicitation and
-//! advertisement frames (`ndisc6`/`ndsend` equivalents) with their ICMPv6 checksum.
-//!
-//! [`PacketSocket`] is a thin `AF_PACKET` wrapper (the socket `arping` opens) used for both
-//! families; [`execute`] sends a [`Plan`] on schedule (arping's `-c`/`-i`/`-w`) and, for a
-//! duplicate probe, listens for an answer; [`probe`] is `arping -D` in one call. IPv6 goes through `AF_PACKET` too rather than a raw ICMPv6 socket, because a
-//! duplicate-address probe must come from `::` (a raw socket picks a real source address), an
-//! announcement made with `--force` names an address the host does not hold (a raw socket cannot
-//! bind it), and the bytes on the wire, hop limit 255 included, are then exactly the ones our unit
-//! tests check.
+//! Longer than the ~600 lines a file should keep to: over 200 of them are the byte-level tests,
+//! and the ARP and ND codecs share the Ethernet helpers, [`Packet`] and [`answer_from`], which
+//! speak for both families; split by family, each half would reach into the other.
 
-use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::time::{Duration, Instant};
-
-use crate::error::{Error, Result};
-use crate::iface::Interface;
 
 /// An Ethernet (EUI-48) hardware address.
 pub type Mac = [u8; 6];
@@ -32,7 +20,8 @@ pub const ETH_P_IPV6: u16 = 0x86dd;
 /// The IPv6 all-nodes multicast address, where unsolicited advertisements go.
 pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 
-const ETH_HLEN: usize = 14;
+/// Length of the Ethernet header: destination, source, EtherType.
+pub(super) const ETH_HLEN: usize = 14;
 const ARP_LEN: usize = 28;
 const IPV6_HLEN: usize = 40;
 const ICMPV6: u8 = 58;
@@ -380,11 +369,13 @@ pub fn icmpv6_checksum(src: &Ipv6Addr, dst: &Ipv6Addr, msg: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-fn be16(b: &[u8], at: usize) -> u16 {
+/// The big-endian 16-bit field at `at`.
+pub(super) fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
 
-fn mac_at(b: &[u8], at: usize) -> Mac {
+/// The 6-byte hardware address at `at`.
+pub(super) fn mac_at(b: &[u8], at: usize) -> Mac {
     let mut m = [0u8; 6];
     m.copy_from_slice(&b[at..at + 6]);
     m
@@ -404,6 +395,15 @@ pub enum Packet {
 }
 
 impl Packet {
+    /// The duplicate-address probe for `target` from `mac`: RFC 5227's "who-has TARGET tell
+    /// 0.0.0.0" ([`Arp::probe`]), for IPv6 an NS from `::` ([`Nd::dad_probe`]).
+    pub fn probe(mac: Mac, target: IpAddr) -> Packet {
+        match target {
+            IpAddr::V4(t) => Packet::Arp(Arp::probe(mac, t)),
+            IpAddr::V6(t) => Packet::Nd(Nd::dad_probe(t)),
+        }
+    }
+
     /// The Ethernet frame, from `mac`.
     pub fn frame(&self, mac: Mac) -> Vec<u8> {
         match self {
@@ -422,48 +422,17 @@ impl std::fmt::Display for Packet {
     }
 }
 
-/// Everything decided before the first packet: what to send, how often, what to wait for
-/// (the arping options `-c`, `-i`, `-w`, `-D`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
-    pub iface: String,
-    pub ifindex: u32,
-    pub mac: Mac,
-    /// Sent back to back in each round.
-    pub packets: Vec<Packet>,
-    pub count: u32,
-    pub interval: Duration,
-    /// No packet is sent at or after this offset from the start (the first always is).
-    pub deadline: Option<Duration>,
-    /// `-D`: the address whose owner we are listening for.
-    pub probe: Option<IpAddr>,
-}
-
-/// The Ethernet address of an interface that can carry ARP and neighbour discovery: up, with
-/// carrier, not NOARP, not loopback; otherwise a failure (exit 1) saying why.
-pub fn ethernet_mac(iface: &Interface) -> Result<Mac> {
-    let name = &iface.name;
-    if !iface.up {
-        return Err(Error::failed(format!(
-            "{name} is down (ip link set {name} up)"
-        )));
-    }
-    let Some(mac) = iface.mac else {
-        return Err(Error::failed(format!(
-            "{name} has no Ethernet address (loopback or point-to-point): nothing to announce"
-        )));
-    };
-    if iface.noarp {
-        return Err(Error::failed(format!(
-            "{name} does not use ARP or neighbour discovery (NOARP)"
-        )));
-    }
-    if !iface.running {
-        return Err(Error::failed(format!(
-            "{name} has no carrier: frames would be dropped"
-        )));
-    }
-    Ok(mac)
+/// Where a received frame was headed, from `sockaddr_ll.sll_pkttype`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PacketType {
+    /// To us (unicast to our MAC).
+    Host,
+    /// Broadcast or multicast.
+    Group,
+    /// Sent by this host (our own frames looped back to packet sockets).
+    Outgoing,
+    /// Anything else (another host's unicast seen in promiscuous mode).
+    Other,
 }
 
 /// Is `frame` another host answering for `target`? Returns its MAC.
@@ -494,313 +463,6 @@ pub fn answer_from(frame: &[u8], kind: PacketType, target: IpAddr, ours: Mac) ->
         }
     };
     (mac != ours).then_some(mac)
-}
-
-/// Send the plan's rounds on schedule; with a probe, listen between and after them.
-/// Returns the answering MAC of a probe, if any.
-///
-/// `report` receives one line per packet sent and, for a probe, the verdict (garp `-v`).
-pub fn execute(plan: &Plan, report: &mut dyn FnMut(&str)) -> Result<Option<Mac>> {
-    let iface = &plan.iface;
-    let sock = PacketSocket::open(plan.ifindex)
-        .map_err(|e| Error::os(format!("open a packet socket on {iface}"), e, "CAP_NET_RAW"))?;
-    if let Some(target) = plan.probe {
-        let ethertype = match target {
-            IpAddr::V4(_) => ETH_P_ARP,
-            IpAddr::V6(_) => ETH_P_IPV6,
-        };
-        sock.listen(ethertype)
-            .map_err(|e| Error::os(format!("listen on {iface}"), e, "CAP_NET_RAW"))?;
-    }
-    let frames: Vec<Vec<u8>> = plan.packets.iter().map(|p| p.frame(plan.mac)).collect();
-    let start = Instant::now();
-    let deadline = plan.deadline.and_then(|d| start.checked_add(d));
-    let mut buf = [0u8; 2048];
-    let mut answer = None;
-
-    for round in 0..plan.count {
-        let Some(at) = plan
-            .interval
-            .checked_mul(round)
-            .and_then(|offset| start.checked_add(offset))
-        else {
-            break;
-        };
-        if round > 0 && deadline.is_some_and(|d| at >= d) {
-            break;
-        }
-        match plan.probe {
-            Some(target) => {
-                answer = listen(&sock, &mut buf, at, target, plan.mac, iface)?;
-                if answer.is_some() {
-                    break;
-                }
-            }
-            None => std::thread::sleep(until(at)),
-        }
-        for (packet, frame) in plan.packets.iter().zip(&frames) {
-            sock.send(frame)
-                .map_err(|e| Error::os(format!("send on {iface}"), e, "CAP_NET_RAW"))?;
-            report(&format!(
-                "{iface} {}: sent {packet} ({}/{} at +{:.3}s)",
-                mac_to_string(&plan.mac),
-                round + 1,
-                plan.count,
-                start.elapsed().as_secs_f64()
-            ));
-        }
-    }
-    if let (Some(target), Some(deadline), None) = (plan.probe, deadline, answer) {
-        answer = listen(&sock, &mut buf, deadline, target, plan.mac, iface)?;
-    }
-    if let Some(target) = plan.probe {
-        report(&match answer {
-            Some(mac) => format!(
-                "{iface}: {target} answered from {} after {:.3}s",
-                mac_to_string(&mac),
-                start.elapsed().as_secs_f64()
-            ),
-            None => format!(
-                "{iface}: no answer for {target} within {}s: free",
-                crate::secs::show(plan.deadline.unwrap_or_default())
-            ),
-        });
-    }
-    // A plain close: it waits for the kernel's synchronize_net (~14 ms), but leaves no process
-    // behind, where a helper would stay a zombie under an init that does not reap.
-    drop(sock);
-    Ok(answer)
-}
-
-/// Duplicate-address probe, like `arping -D -w WAIT -I DEV TARGET`: one RFC 5227 probe (IPv6:
-/// an NS from `::`), then listen until `wait` has passed. The MAC of the first host that answers
-/// for `target`, or `None` when the address is free. The engine behind `garp -D` and
-/// `vip-bind --dad`.
-pub fn probe(dev: &str, target: IpAddr, wait: Duration) -> Result<Option<Mac>> {
-    let iface = crate::iface::lookup(dev)?;
-    let mac = ethernet_mac(&iface)?;
-    let packet = match target {
-        IpAddr::V4(t) => Packet::Arp(Arp::probe(mac, t)),
-        IpAddr::V6(t) => Packet::Nd(Nd::dad_probe(t)),
-    };
-    let plan = Plan {
-        iface: iface.name.clone(),
-        ifindex: iface.index,
-        mac,
-        packets: vec![packet],
-        count: 1,
-        interval: Duration::ZERO,
-        deadline: Some(wait),
-        probe: Some(target),
-    };
-    execute(&plan, &mut |_| {})
-}
-
-/// Read frames until `until`, returning the first answer for `target`.
-fn listen(
-    sock: &PacketSocket,
-    buf: &mut [u8],
-    until: Instant,
-    target: IpAddr,
-    ours: Mac,
-    iface: &str,
-) -> Result<Option<Mac>> {
-    while let Some((n, kind)) = sock
-        .recv_until(buf, until)
-        .map_err(|e| Error::os(format!("receive on {iface}"), e, "CAP_NET_RAW"))?
-    {
-        if let Some(mac) = answer_from(&buf[..n], kind, target, ours) {
-            return Ok(Some(mac));
-        }
-    }
-    Ok(None)
-}
-
-/// A raw `AF_PACKET` socket on one interface, like the one `arping` opens.
-///
-/// Opened without a protocol it receives nothing and costs nothing to open; [`listen`] binds it
-/// to one EtherType on the interface. Closing any `AF_PACKET` socket waits for an RCU grace
-/// period in the kernel (`synchronize_net`, ~12-16 ms here, paid at process exit too). That
-/// wait is accepted: handing the socket to a helper process to close later would leave a
-/// process behind, a zombie wherever PID 1 does not reap.
-///
-/// [`listen`]: PacketSocket::listen
-#[derive(Debug)]
-pub struct PacketSocket {
-    fd: OwnedFd,
-    ifindex: u32,
-}
-
-/// Where a received frame was headed, from `sockaddr_ll.sll_pkttype`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PacketType {
-    /// To us (unicast to our MAC).
-    Host,
-    /// Broadcast or multicast.
-    Group,
-    /// Sent by this host (our own frames looped back to packet sockets).
-    Outgoing,
-    /// Anything else (another host's unicast seen in promiscuous mode).
-    Other,
-}
-
-impl PacketSocket {
-    /// `socket(AF_PACKET, SOCK_RAW, 0)` for interface `ifindex`. Needs CAP_NET_RAW (EPERM is
-    /// returned as is; the caller names the capability).
-    pub fn open(ifindex: u32) -> io::Result<PacketSocket> {
-        // SAFETY: plain socket(2) call; the result is checked and owned right away.
-        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd is a fresh descriptor nobody else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(PacketSocket { fd, ifindex })
-    }
-
-    /// Receive frames of `ethertype` arriving on the interface (`bind(2)`), skipping our own.
-    /// The socket had no protocol before, so binding does not wait for the kernel either.
-    pub fn listen(&self, ethertype: u16) -> io::Result<()> {
-        let one: libc::c_int = 1;
-        // SAFETY: setsockopt with a pointer to a live c_int and its size. PACKET_IGNORE_OUTGOING
-        // (Linux 4.20) is an optimisation: failure is ignored, frames are also filtered by type.
-        unsafe {
-            libc::setsockopt(
-                self.fd.as_raw_fd(),
-                libc::SOL_PACKET,
-                PACKET_IGNORE_OUTGOING,
-                (&one as *const libc::c_int).cast(),
-                size_of::<libc::c_int>() as libc::socklen_t,
-            );
-        }
-        let sll = self.sockaddr(ethertype, &[0; 6]);
-        // SAFETY: bind with a pointer to a live sockaddr_ll and its exact size.
-        let rc = unsafe {
-            libc::bind(
-                self.fd.as_raw_fd(),
-                (&sll as *const libc::sockaddr_ll).cast(),
-                size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
-    }
-
-    /// Send one complete Ethernet frame (destination, source and EtherType included) out of the
-    /// interface.
-    pub fn send(&self, frame: &[u8]) -> io::Result<()> {
-        if frame.len() < ETH_HLEN {
-            return Err(io::Error::from(io::ErrorKind::InvalidInput));
-        }
-        let sll = self.sockaddr(be16(frame, 12), &mac_at(frame, 0));
-        // SAFETY: sendto with a live buffer and its length, and a live sockaddr_ll and its size.
-        let n = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                frame.as_ptr().cast(),
-                frame.len(),
-                0,
-                (&sll as *const libc::sockaddr_ll).cast(),
-                size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if n as usize != frame.len() {
-            return Err(io::Error::new(io::ErrorKind::WriteZero, "short send"));
-        }
-        Ok(())
-    }
-
-    /// Wait until `deadline` for one frame; `Ok(None)` when the deadline passes first. Only
-    /// meaningful after [`listen`](PacketSocket::listen).
-    pub fn recv_until(
-        &self,
-        buf: &mut [u8],
-        deadline: Instant,
-    ) -> io::Result<Option<(usize, PacketType)>> {
-        loop {
-            if let Some(got) = self.try_recv(buf)? {
-                return Ok(Some(got));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(None);
-            }
-            let mut pfd = libc::pollfd {
-                fd: self.fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // Round up so that we never wake just before the deadline and spin.
-            let wait = deadline - now;
-            let ms = wait.as_millis() + u128::from(!wait.subsec_nanos().is_multiple_of(1_000_000));
-            let ms = libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX);
-            // SAFETY: poll on one live pollfd.
-            let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
-            if rc < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e);
-                }
-            }
-        }
-    }
-
-    /// One frame if one is queued, without blocking.
-    fn try_recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, PacketType)>> {
-        // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        let mut len = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-        // SAFETY: recvfrom into a live buffer of buf.len() bytes, and a live sockaddr_ll whose
-        // size is passed in `len`.
-        let n = unsafe {
-            libc::recvfrom(
-                self.fd.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                libc::MSG_DONTWAIT,
-                (&mut sll as *mut libc::sockaddr_ll).cast(),
-                &mut len,
-            )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            return match e.kind() {
-                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(None),
-                _ => Err(e),
-            };
-        }
-        let kind = match sll.sll_pkttype {
-            libc::PACKET_HOST => PacketType::Host,
-            libc::PACKET_BROADCAST | libc::PACKET_MULTICAST => PacketType::Group,
-            libc::PACKET_OUTGOING => PacketType::Outgoing,
-            _ => PacketType::Other,
-        };
-        Ok(Some((n as usize, kind)))
-    }
-
-    fn sockaddr(&self, ethertype: u16, dst: &Mac) -> libc::sockaddr_ll {
-        // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = ethertype.to_be();
-        sll.sll_ifindex = self.ifindex as i32;
-        sll.sll_halen = 6;
-        sll.sll_addr[..6].copy_from_slice(dst);
-        sll
-    }
-}
-
-/// Linux's PACKET_IGNORE_OUTGOING (not in every libc version).
-const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
-
-/// The time left until `deadline`, zero when past.
-pub fn until(deadline: Instant) -> Duration {
-    deadline.saturating_duration_since(Instant::now())
 }
 
 #[cfg(test)]
