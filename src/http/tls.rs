@@ -1,13 +1,14 @@
 //! HTTPS trust: the rustls client configuration, the certificates it trusts (`--cacert`, or the
-//! system bundle) and the certificate verifiers. Built only when a URL is `https`: a plain-http
-//! check never reads a bundle.
+//! system bundle) and the one certificate verifier, whose [`Trust`] says what it accepts:
+//! anything (`--insecure`), or a chain to the roots and, failing that, a pinned `--cacert`
+//! certificate. Built only when a URL is `https`: a plain-http check never reads a bundle.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{WebPkiServerVerifier, verify_server_name};
-use rustls::crypto::CryptoProvider;
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
@@ -65,8 +66,8 @@ pub(super) fn build_tls_config(
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("tls: {e}"))?;
-    let verifier: Arc<dyn ServerCertVerifier> = if opts.insecure {
-        Arc::new(NoVerifier(provider))
+    let trust = if opts.insecure {
+        Trust::Any
     } else {
         let (certs, pinned) = match &opts.cacert {
             Some(certs) => (certs.clone(), certs.clone()),
@@ -86,12 +87,12 @@ pub(super) fn build_tls_config(
         if webpki.is_none() && pinned.is_empty() {
             return Err("tls: no usable CA certificate".to_string());
         }
-        Arc::new(CaOrPinned {
-            webpki,
-            pinned,
-            provider,
-        })
+        Trust::CaOrPinned { webpki, pinned }
     };
+    let verifier = Arc::new(Verifier {
+        trust,
+        algorithms: provider.signature_verification_algorithms,
+    });
     let config = builder
         .dangerous()
         .with_custom_certificate_verifier(verifier)
@@ -101,27 +102,40 @@ pub(super) fn build_tls_config(
 
 /// The system CA bundle: `$SSL_CERT_FILE`, else the first of [`CA_BUNDLES`] that exists.
 fn system_bundle() -> std::result::Result<Vec<CertificateDer<'static>>, String> {
-    let from_env = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from);
+    let from_env = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
     let path = from_env
         .into_iter()
-        .chain(CA_BUNDLES.iter().map(std::path::PathBuf::from))
+        .chain(CA_BUNDLES.iter().map(PathBuf::from))
         .find(|p| p.is_file())
         .ok_or_else(|| "tls: no CA bundle found (use --cacert FILE or --insecure)".to_string())?;
     load_certs(&path).map_err(|e| format!("tls: {e}"))
 }
 
-/// Standard chain verification against the roots; failing that, a server certificate that is
-/// byte for byte one of the `--cacert` certificates is accepted if its names cover the host
-/// (OpenSSL, hence curl, accepts such a self-signed certificate; webpki alone does not when it
-/// says `CA:TRUE`, as `openssl req -x509` makes it by default).
+/// Which server certificates the [`Verifier`] accepts.
 #[derive(Debug)]
-struct CaOrPinned {
-    webpki: Option<Arc<WebPkiServerVerifier>>,
-    pinned: Vec<CertificateDer<'static>>,
-    provider: Arc<CryptoProvider>,
+enum Trust {
+    /// `--insecure`: any certificate, any name (as `curl -k`).
+    Any,
+    /// Standard chain verification against the roots; failing that, a server certificate that
+    /// is byte for byte one of the `--cacert` certificates is accepted if its names cover the
+    /// host (OpenSSL, hence curl, accepts such a self-signed certificate; webpki alone does not
+    /// when it says `CA:TRUE`, as `openssl req -x509` makes it by default).
+    CaOrPinned {
+        webpki: Option<Arc<WebPkiServerVerifier>>,
+        pinned: Vec<CertificateDer<'static>>,
+    },
 }
 
-impl ServerCertVerifier for CaOrPinned {
+/// The server certificate verifier: the certificate as [`Trust`] says; the handshake signatures
+/// are checked in every mode, `--insecure` included.
+#[derive(Debug)]
+struct Verifier {
+    trust: Trust,
+    /// The provider's signature algorithms, for the handshake signatures.
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -130,7 +144,11 @@ impl ServerCertVerifier for CaOrPinned {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        let chain = match &self.webpki {
+        let (webpki, pinned) = match &self.trust {
+            Trust::Any => return Ok(ServerCertVerified::assertion()),
+            Trust::CaOrPinned { webpki, pinned } => (webpki, pinned),
+        };
+        let chain = match webpki {
             Some(v) => {
                 v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
             }
@@ -140,12 +158,7 @@ impl ServerCertVerifier for CaOrPinned {
         };
         match chain {
             Ok(v) => Ok(v),
-            Err(e)
-                if self
-                    .pinned
-                    .iter()
-                    .any(|c| c.as_ref() == end_entity.as_ref()) =>
-            {
+            Err(e) if pinned.iter().any(|c| c.as_ref() == end_entity.as_ref()) => {
                 // The exact certificate was given: trust it, but the name must still match.
                 let parsed = ParsedCertificate::try_from(end_entity).map_err(|_| e)?;
                 verify_server_name(&parsed, server_name)?;
@@ -161,12 +174,7 @@ impl ServerCertVerifier for CaOrPinned {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -175,67 +183,11 @@ impl ServerCertVerifier for CaOrPinned {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// `--insecure`: any certificate, any name (as `curl -k`); handshake signatures still checked.
-#[derive(Debug)]
-struct NoVerifier(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoVerifier {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.algorithms.supported_schemes()
     }
 }
 
