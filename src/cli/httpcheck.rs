@@ -16,7 +16,9 @@ use clap::Parser;
 
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::http::{self, Header, Method, Outcome, Probe, StatusSet, Target, TlsOptions};
+use crate::http::{
+    self, Header, Method, Outcome, Probe, STATUS_CODES, StatusSet, Target, TlsOptions,
+};
 
 const PROG: &str = "httpcheck";
 
@@ -58,19 +60,31 @@ pub fn command() -> clap::Command {
 )]
 pub struct Args {
     /// Print nothing (also no -w output); the exit status is the verdict
+    ///
+    /// Neither the code (nor the -w output) on standard output nor a failure reason on standard
+    /// error. This is what vip-supervisor(8) uses.
     #[arg(short, long)]
     quiet: bool,
 
     /// Print one diagnostic line on stderr: address tried, phase reached, elapsed time, verdict
+    ///
+    /// The line is printed whatever the verdict, as
+    /// "httpcheck: METHOD URL addr=ADDRESS:PORT phase=PHASE elapsed=SECONDSs code=CODE ok",
+    /// with "fail: WHY" in place of "ok" when the check failed. ADDRESS:PORT is the last address
+    /// a connection was tried to ("-" if none); PHASE is how far the check got: resolve,
+    /// connect, tls, request (sending), response (waiting for or reading the headers), body or
+    /// done.
     #[arg(short, long)]
     verbose: bool,
 
     /// Check the URL and options and send nothing: exit 0 if the check could run as written,
     /// 2 (with the reason) if not
+    ///
+    /// Every option is checked as a real run checks it, but no name is resolved and no
+    /// connection is made. vip-supervisor(8) validates its health URLs this way.
     #[arg(short = 'n', long = "dry-run")]
     dry_run: bool,
 
-    /// Total deadline in seconds (decimals allowed) for DNS, connect, TLS, request and response
     #[arg(
         short = 't',
         long = "timeout",
@@ -78,31 +92,64 @@ pub struct Args {
         visible_alias = "max-time",
         value_name = "SECONDS",
         default_value = "2",
-        value_parser = parse_seconds
+        value_parser = parse_seconds,
+        help = TIMEOUT_HELP,
+        long_help = format!(
+            "{TIMEOUT_HELP}\n\nMore than 0 and at most {MAX_SECONDS}. -m and --max-time are \
+             curl's names for it."
+        )
     )]
     timeout: Duration,
 
-    /// Deadline in seconds for each TCP connection (never longer than the total deadline)
-    #[arg(long = "connect-timeout", value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(
+        long = "connect-timeout",
+        value_name = "SECONDS",
+        value_parser = parse_seconds,
+        help = CONNECT_TIMEOUT_HELP,
+        long_help = format!(
+            "{CONNECT_TIMEOUT_HELP}\n\nDecimals allowed, more than 0 and at most {MAX_SECONDS}. \
+             It never extends the total deadline; without it, only the total deadline bounds a \
+             connection."
+        )
+    )]
     connect_timeout: Option<Duration>,
 
-    /// Status codes that pass: a code, a range LOW-HIGH, or a comma-separated list of both
     #[arg(
         short = 'e',
         long = "expect",
         value_name = "CODES",
         default_value = "200",
-        value_parser = parse_codes
+        value_parser = parse_codes,
+        help = EXPECT_HELP,
+        long_help = format!(
+            "{EXPECT_HELP}\n\nFor example 200, 200-399 (inclusive), 200,204 or 200-299,301,302. \
+             Codes are {} to {}. (curl's -e sets the Referer header; that is not supported.)",
+            STATUS_CODES.start(),
+            STATUS_CODES.end()
+        )
     )]
     expect: StatusSet,
 
-    /// Extra request header `Name: value` (repeatable); `Host: NAME` picks a virtual host;
-    /// `Name;` sends it empty, `Name:` leaves out the automatic User-Agent or Accept (as curl)
+    /// Extra request header 'Name: value' (repeatable); 'Host: NAME' picks a virtual host;
+    /// 'Name;' sends it empty, 'Name:' leaves out the automatic User-Agent or Accept (as curl)
+    ///
+    /// -H 'Host: www.example.test' reaches a name-based virtual host (an nginx server_name
+    /// block) through an address URL. As in curl, 'Name;' sends the header with an empty value,
+    /// and 'Name:' with nothing (or only spaces) after the colon sends no such header: it leaves
+    /// out the automatic User-Agent (httpcheck/VERSION) or Accept (*/*), while a header of that
+    /// name given with a value is still sent in its place (-H 'X-A: 1' -H 'X-A:' sends
+    /// 'X-A: 1').
+    ///
+    /// 'Host:' is a usage error: curl would send no Host at all, which an HTTP/1.1 server must
+    /// answer with 400; the Host comes from the URL unless -H 'Host: NAME' gives one.
     #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = parse_header, action = clap::ArgAction::Append)]
     headers: Vec<Header>,
 
-    /// Fail unless the response body matches this regular expression (`^` and `$` match at
+    /// Fail unless the response body matches this regular expression (^ and $ match at
     /// each line, as in grep)
+    ///
+    /// The syntax is that of the Rust regex crate, like grep -E. The body is searched as bytes,
+    /// up to --max-filesize.
     #[arg(long = "body-match", value_name = "RE", value_parser = parse_regex)]
     body_match: Option<regex::bytes::Regex>,
 
@@ -111,14 +158,26 @@ pub struct Args {
     insecure: bool,
 
     /// HTTPS: trust the PEM certificates in FILE instead of the system bundle
+    ///
+    /// A self-signed server certificate listed in FILE is accepted as it is (even if it says
+    /// CA:TRUE, as openssl req -x509 makes them), provided its names cover the host of URL. A
+    /// file that cannot be read or holds no certificate is a usage error.
     #[arg(long, value_name = "FILE")]
     cacert: Option<PathBuf>,
 
-    /// Follow redirects (up to 10); without it a 3xx is the answer
-    #[arg(short = 'L', long)]
+    #[arg(
+        short = 'L',
+        long,
+        help = format!(
+            "Follow redirects (up to {}); without it a 3xx is the answer",
+            http::MAX_REDIRECTS
+        )
+    )]
     location: bool,
 
     /// Fail when the body is larger than BYTES (suffixes K, M, G)
+    ///
+    /// The suffixes K, M and G multiply by 1024, 1024^2 and 1024^3.
     #[arg(long = "max-filesize", value_name = "BYTES", default_value = "1M", value_parser = parse_size)]
     max_filesize: u64,
 
@@ -127,10 +186,14 @@ pub struct Args {
     head: bool,
 
     /// curl compatibility: where the body goes; only /dev/null (the body is never printed)
+    ///
+    /// httpcheck never prints or saves the body, so FILE must be /dev/null; anything else is a
+    /// usage error.
     #[arg(short = 'o', long, value_name = "FILE")]
     output: Option<PathBuf>,
 
-    /// curl compatibility: print no failure reason on stderr (the code is still printed)
+    /// curl compatibility: print no failure reason on stderr (the code or -w output is still
+    /// printed)
     #[arg(short = 's', long)]
     silent: bool,
 
@@ -145,17 +208,47 @@ pub struct Args {
     /// curl compatibility: print FORMAT instead of the code and a newline, exactly as curl does
     /// (%{http_code} %{response_code} %{time_total} %{time_connect} %{time_namelookup}
     /// %{remote_ip} %{remote_port}, %%, \n \r \t)
+    ///
+    /// No newline is added. Variables, their names case-insensitive: %{http_code} or
+    /// %{response_code}, the status code, three digits, 000 for none; %{time_total}, seconds
+    /// from start to end, six decimals; %{time_connect}, seconds until the TCP connection was
+    /// made, 0.000000 if none was; %{time_namelookup}, seconds until the name was resolved;
+    /// %{remote_ip} and %{remote_port}, the address and port connected to (empty and 0 if no
+    /// connection was made).
+    ///
+    /// %% prints %; \n, \r and \t print a newline, carriage return and tab; other text, a % or
+    /// a backslash before anything else, and a %{ without a closing } print as they are.
+    ///
+    /// Unlike curl, a variable httpcheck does not know is a usage error rather than empty
+    /// output, and @FILE and curl's %header{NAME} forms are not supported (usage error).
     #[arg(short = 'w', long = "write-out", value_name = "FORMAT", value_parser = parse_write_out)]
     write_out: Option<WriteOut>,
 
     /// http:// or https:// URL to check
+    ///
+    /// http://HOST or https://HOST with an optional :PORT (1 to 65535), path and query; HOST is
+    /// a name, an IPv4 address, or an IPv6 address in brackets. A URL without a scheme (curl
+    /// would guess http), with another scheme, with a bad port, or with credentials
+    /// (user:password@) is a usage error.
     #[arg(value_name = "URL", value_parser = parse_url)]
     url: Target,
 }
 
-/// `-t`, `--connect-timeout`: a deadline, more than 0 and at most a day.
+/// The longest deadline `-t` and `--connect-timeout` take, in seconds: a day.
+const MAX_SECONDS: u32 = 86_400;
+
+const TIMEOUT_HELP: &str =
+    "Total deadline in seconds (decimals allowed) for DNS, connect, TLS, request and response";
+
+const CONNECT_TIMEOUT_HELP: &str =
+    "Deadline in seconds for each TCP connection (never longer than the total deadline)";
+
+const EXPECT_HELP: &str =
+    "Status codes that pass: a code, a range LOW-HIGH, or a comma-separated list of both";
+
+/// `-t`, `--connect-timeout`: a deadline, more than 0 and at most [`MAX_SECONDS`].
 fn parse_seconds(s: &str) -> std::result::Result<Duration, String> {
-    crate::secs::parse_deadline(s, 86_400)
+    crate::secs::parse_deadline(s, MAX_SECONDS)
 }
 
 fn parse_codes(s: &str) -> std::result::Result<StatusSet, String> {
@@ -557,6 +650,17 @@ mod tests {
         assert_eq!(a.max_filesize, 64 * 1024);
         let re = a.body_match.unwrap();
         assert!(re.is_match(b"ok\n") && re.is_match(b"fine\r\nok\r\n") && !re.is_match(b" ok"));
+    }
+
+    #[test]
+    fn the_flag_defaults_are_the_librarys() {
+        // clap needs its defaults as text; they must say what `Probe::new` does.
+        let a = parse(&["http://x.test/"]).unwrap();
+        let p = Probe::new(a.url.clone());
+        assert_eq!(a.timeout, p.total);
+        assert_eq!(a.max_filesize, p.max_body);
+        assert_eq!(a.expect, p.expect);
+        assert_eq!(a.connect_timeout, p.connect);
     }
 
     #[test]

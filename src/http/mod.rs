@@ -36,5 +36,5 @@ mod transport;
 
 pub use probe::{DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, MAX_REDIRECTS, Method, Probe, check};
 pub use progress::{Outcome, Phase};
-pub use spec::{Header, MAX_HEAD, MAX_HEADER_LINE, StatusSet, Target};
+pub use spec::{Header, MAX_HEAD, MAX_HEADER_LINE, STATUS_CODES, StatusSet, Target};
 pub use tls::{CA_BUNDLES, TlsOptions, load_certs};

@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::io;
+use std::ops::RangeInclusive;
 
 use ureq::http::Uri;
 use ureq::http::header::{self as http_header, HeaderName, HeaderValue};
@@ -19,6 +20,8 @@ pub const MAX_HEADER_LINE: usize = 100 * 1024;
 /// The most bytes a response head may take (status line, header lines and the blank line):
 /// curl's limit, 300 KiB. The number of header lines has no limit of its own.
 pub const MAX_HEAD: usize = 300 * 1024;
+/// The status codes `-e` may name: three digits, as HTTP/1.1 status lines carry them.
+pub const STATUS_CODES: RangeInclusive<u16> = 100..=999;
 
 /// A set of acceptable status codes: `200`, `200-399`, `200,204`, `200-299,301`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +31,7 @@ pub struct StatusSet {
 }
 
 impl StatusSet {
-    /// Parse a comma-separated list of codes and inclusive `LOW-HIGH` ranges (100..=999).
+    /// Parse a comma-separated list of codes and inclusive `LOW-HIGH` ranges ([`STATUS_CODES`]).
     pub fn parse(s: &str) -> Result<StatusSet> {
         let bad = |why: &str| Error::usage(format!("bad status codes '{s}': {why}"));
         let mut ranges = Vec::new();
@@ -79,14 +82,16 @@ impl fmt::Display for StatusSet {
 fn status_code(s: &str, whole: &str) -> Result<u16> {
     let bad = || {
         Error::usage(format!(
-            "bad status codes '{whole}': '{s}' is not a code 100-999"
+            "bad status codes '{whole}': '{s}' is not a code {}-{}",
+            STATUS_CODES.start(),
+            STATUS_CODES.end()
         ))
     };
     if s.is_empty() || s.len() > 3 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
     match s.parse::<u16>() {
-        Ok(c) if (100..=999).contains(&c) => Ok(c),
+        Ok(c) if STATUS_CODES.contains(&c) => Ok(c),
         _ => Err(bad()),
     }
 }
