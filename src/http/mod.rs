@@ -26,7 +26,9 @@
 //! - `transport`: ureq's resolver, connector and transport over our sockets;
 //! - `tls`: the rustls configuration, certificate loading, the certificate verifier;
 //! - `spec`: the pure grammar: status sets, URLs, `-H` headers, the response head's limits;
-//! - `progress`: the record of a check, [`Phase`] and [`Outcome`], shared by the layers above.
+//! - `progress`: the record of a check, [`Phase`] and [`Outcome`], shared by the layers above
+//!   (a file of its own so that the transport, which writes it, need not import the probe, which
+//!   reads it).
 
 mod probe;
 mod progress;
