@@ -6,6 +6,10 @@
 //! A curl-compatible subset (`-o /dev/null -s -S -f -w FORMAT -m -k -L -I --connect-timeout
 //! --cacert -H`) lets the classic line work by changing only the program name; any other curl
 //! flag is a usage error rather than silently ignored.
+//!
+//! This file holds the clap definition (its doc comments are `--help` and the man page's
+//! OPTIONS), the argument grammars and `run`; `report` holds what is printed: the `-w` format
+//! and the `-v` line.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,9 +18,12 @@ use std::time::Duration;
 
 use clap::Parser;
 
+mod report;
+
+use self::report::{WriteOut, diagnostic, parse_write_out};
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::http::{self, Header, Method, Outcome, Probe, StatusSet, Target, TlsOptions};
+use crate::http::{self, Header, Method, Probe, STATUS_CODES, StatusSet, Target, TlsOptions};
 
 const PROG: &str = "httpcheck";
 
@@ -58,19 +65,31 @@ pub fn command() -> clap::Command {
 )]
 pub struct Args {
     /// Print nothing (also no -w output); the exit status is the verdict
+    ///
+    /// Neither the code (nor the -w output) on standard output nor a failure reason on standard
+    /// error. This is what vip-supervisor(8) uses.
     #[arg(short, long)]
     quiet: bool,
 
     /// Print one diagnostic line on stderr: address tried, phase reached, elapsed time, verdict
+    ///
+    /// The line is printed whatever the verdict, as
+    /// "httpcheck: METHOD URL addr=ADDRESS:PORT phase=PHASE elapsed=SECONDSs code=CODE ok",
+    /// with "fail: WHY" in place of "ok" when the check failed. ADDRESS:PORT is the last address
+    /// a connection was tried to ("-" if none); PHASE is how far the check got: resolve,
+    /// connect, tls, request (sending), response (waiting for or reading the headers), body or
+    /// done.
     #[arg(short, long)]
     verbose: bool,
 
     /// Check the URL and options and send nothing: exit 0 if the check could run as written,
     /// 2 (with the reason) if not
+    ///
+    /// Every option is checked as a real run checks it, but no name is resolved and no
+    /// connection is made. vip-supervisor(8) validates its health URLs this way.
     #[arg(short = 'n', long = "dry-run")]
     dry_run: bool,
 
-    /// Total deadline in seconds (decimals allowed) for DNS, connect, TLS, request and response
     #[arg(
         short = 't',
         long = "timeout",
@@ -78,31 +97,64 @@ pub struct Args {
         visible_alias = "max-time",
         value_name = "SECONDS",
         default_value = "2",
-        value_parser = parse_seconds
+        value_parser = parse_seconds,
+        help = TIMEOUT_HELP,
+        long_help = format!(
+            "{TIMEOUT_HELP}\n\nMore than 0 and at most {MAX_SECONDS}. -m and --max-time are \
+             curl's names for it."
+        )
     )]
     timeout: Duration,
 
-    /// Deadline in seconds for each TCP connection (never longer than the total deadline)
-    #[arg(long = "connect-timeout", value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(
+        long = "connect-timeout",
+        value_name = "SECONDS",
+        value_parser = parse_seconds,
+        help = CONNECT_TIMEOUT_HELP,
+        long_help = format!(
+            "{CONNECT_TIMEOUT_HELP}\n\nDecimals allowed, more than 0 and at most {MAX_SECONDS}. \
+             It never extends the total deadline; without it, only the total deadline bounds a \
+             connection."
+        )
+    )]
     connect_timeout: Option<Duration>,
 
-    /// Status codes that pass: a code, a range LOW-HIGH, or a comma-separated list of both
     #[arg(
         short = 'e',
         long = "expect",
         value_name = "CODES",
         default_value = "200",
-        value_parser = parse_codes
+        value_parser = parse_codes,
+        help = EXPECT_HELP,
+        long_help = format!(
+            "{EXPECT_HELP}\n\nFor example 200, 200-399 (inclusive), 200,204 or 200-299,301,302. \
+             Codes are {} to {}. (curl's -e sets the Referer header; that is not supported.)",
+            STATUS_CODES.start(),
+            STATUS_CODES.end()
+        )
     )]
     expect: StatusSet,
 
-    /// Extra request header `Name: value` (repeatable); `Host: NAME` picks a virtual host;
-    /// `Name;` sends it empty, `Name:` leaves out the automatic User-Agent or Accept (as curl)
+    /// Extra request header 'Name: value' (repeatable); 'Host: NAME' picks a virtual host;
+    /// 'Name;' sends it empty, 'Name:' leaves out the automatic User-Agent or Accept (as curl)
+    ///
+    /// -H 'Host: www.example.test' reaches a name-based virtual host (an nginx server_name
+    /// block) through an address URL. As in curl, 'Name;' sends the header with an empty value,
+    /// and 'Name:' with nothing (or only spaces) after the colon sends no such header: it leaves
+    /// out the automatic User-Agent (httpcheck/VERSION) or Accept (*/*), while a header of that
+    /// name given with a value is still sent in its place (-H 'X-A: 1' -H 'X-A:' sends
+    /// 'X-A: 1').
+    ///
+    /// 'Host:' is a usage error: curl would send no Host at all, which an HTTP/1.1 server must
+    /// answer with 400; the Host comes from the URL unless -H 'Host: NAME' gives one.
     #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = parse_header, action = clap::ArgAction::Append)]
     headers: Vec<Header>,
 
-    /// Fail unless the response body matches this regular expression (`^` and `$` match at
+    /// Fail unless the response body matches this regular expression (^ and $ match at
     /// each line, as in grep)
+    ///
+    /// The syntax is that of the Rust regex crate, like grep -E. The body is searched as bytes,
+    /// up to --max-filesize.
     #[arg(long = "body-match", value_name = "RE", value_parser = parse_regex)]
     body_match: Option<regex::bytes::Regex>,
 
@@ -111,14 +163,26 @@ pub struct Args {
     insecure: bool,
 
     /// HTTPS: trust the PEM certificates in FILE instead of the system bundle
+    ///
+    /// A self-signed server certificate listed in FILE is accepted as it is (even if it says
+    /// CA:TRUE, as openssl req -x509 makes them), provided its names cover the host of URL. A
+    /// file that cannot be read or holds no certificate is a usage error.
     #[arg(long, value_name = "FILE")]
     cacert: Option<PathBuf>,
 
-    /// Follow redirects (up to 10); without it a 3xx is the answer
-    #[arg(short = 'L', long)]
+    #[arg(
+        short = 'L',
+        long,
+        help = format!(
+            "Follow redirects (up to {}); without it a 3xx is the answer",
+            http::MAX_REDIRECTS
+        )
+    )]
     location: bool,
 
     /// Fail when the body is larger than BYTES (suffixes K, M, G)
+    ///
+    /// The suffixes K, M and G multiply by 1024, 1024^2 and 1024^3.
     #[arg(long = "max-filesize", value_name = "BYTES", default_value = "1M", value_parser = parse_size)]
     max_filesize: u64,
 
@@ -127,10 +191,14 @@ pub struct Args {
     head: bool,
 
     /// curl compatibility: where the body goes; only /dev/null (the body is never printed)
+    ///
+    /// httpcheck never prints or saves the body, so FILE must be /dev/null; anything else is a
+    /// usage error.
     #[arg(short = 'o', long, value_name = "FILE")]
     output: Option<PathBuf>,
 
-    /// curl compatibility: print no failure reason on stderr (the code is still printed)
+    /// curl compatibility: print no failure reason on stderr (the code or -w output is still
+    /// printed)
     #[arg(short = 's', long)]
     silent: bool,
 
@@ -145,17 +213,47 @@ pub struct Args {
     /// curl compatibility: print FORMAT instead of the code and a newline, exactly as curl does
     /// (%{http_code} %{response_code} %{time_total} %{time_connect} %{time_namelookup}
     /// %{remote_ip} %{remote_port}, %%, \n \r \t)
+    ///
+    /// No newline is added. Variables, their names case-insensitive: %{http_code} or
+    /// %{response_code}, the status code, three digits, 000 for none; %{time_total}, seconds
+    /// from start to end, six decimals; %{time_connect}, seconds until the TCP connection was
+    /// made, 0.000000 if none was; %{time_namelookup}, seconds until the name was resolved;
+    /// %{remote_ip} and %{remote_port}, the address and port connected to (empty and 0 if no
+    /// connection was made).
+    ///
+    /// %% prints %; \n, \r and \t print a newline, carriage return and tab; other text, a % or
+    /// a backslash before anything else, and a %{ without a closing } print as they are.
+    ///
+    /// Unlike curl, a variable httpcheck does not know is a usage error rather than empty
+    /// output, and @FILE and curl's %header{NAME} forms are not supported (usage error).
     #[arg(short = 'w', long = "write-out", value_name = "FORMAT", value_parser = parse_write_out)]
     write_out: Option<WriteOut>,
 
     /// http:// or https:// URL to check
+    ///
+    /// http://HOST or https://HOST with an optional :PORT (1 to 65535), path and query; HOST is
+    /// a name, an IPv4 address, or an IPv6 address in brackets. A URL without a scheme (curl
+    /// would guess http), with another scheme, with a bad port, or with credentials
+    /// (user:password@) is a usage error.
     #[arg(value_name = "URL", value_parser = parse_url)]
     url: Target,
 }
 
-/// `-t`, `--connect-timeout`: a deadline, more than 0 and at most a day.
+/// The longest deadline `-t` and `--connect-timeout` take, in seconds: a day.
+const MAX_SECONDS: u32 = 86_400;
+
+const TIMEOUT_HELP: &str =
+    "Total deadline in seconds (decimals allowed) for DNS, connect, TLS, request and response";
+
+const CONNECT_TIMEOUT_HELP: &str =
+    "Deadline in seconds for each TCP connection (never longer than the total deadline)";
+
+const EXPECT_HELP: &str =
+    "Status codes that pass: a code, a range LOW-HIGH, or a comma-separated list of both";
+
+/// `-t`, `--connect-timeout`: a deadline, more than 0 and at most [`MAX_SECONDS`].
 fn parse_seconds(s: &str) -> std::result::Result<Duration, String> {
-    crate::secs::parse_deadline(s, 86_400)
+    crate::secs::parse_deadline(s, MAX_SECONDS)
 }
 
 fn parse_codes(s: &str) -> std::result::Result<StatusSet, String> {
@@ -202,168 +300,6 @@ fn parse_size(s: &str) -> std::result::Result<u64, String> {
         .ok()
         .and_then(|n| n.checked_mul(mult))
         .ok_or_else(bad)
-}
-
-/// One piece of a `-w` format.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Piece {
-    Text(String),
-    Var(Var),
-}
-
-/// The `curl -w` variables httpcheck knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Var {
-    HttpCode,
-    TimeTotal,
-    TimeConnect,
-    TimeNamelookup,
-    RemoteIp,
-    RemotePort,
-}
-
-/// A parsed `-w` format: literal text, `%{variable}`, `%%`, and `\n` `\r` `\t` as curl reads them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct WriteOut(Vec<Piece>);
-
-fn parse_write_out(s: &str) -> std::result::Result<WriteOut, String> {
-    WriteOut::parse(s)
-}
-
-impl WriteOut {
-    /// curl 7.88's rules: `%{name}` is a variable (case-insensitive), the name running to the
-    /// next `}`; `%%` is `%`; a `%` not followed by `{`, or a `%{` with no `}` after it, is
-    /// literal; `\n` `\r` `\t` are control characters and
-    /// a backslash before anything else is printed with that character. Unlike curl, a variable
-    /// httpcheck does not know is an error, not silently empty; `@FILE` is not read.
-    fn parse(s: &str) -> std::result::Result<WriteOut, String> {
-        if s.starts_with('@') {
-            return Err(format!(
-                "'{s}': reading the format from a file is not supported"
-            ));
-        }
-        let mut pieces = Vec::new();
-        let mut text = String::new();
-        let mut rest = s;
-        while let Some(c) = rest.chars().next() {
-            match c {
-                '%' if rest.starts_with("%%") => {
-                    text.push('%');
-                    rest = &rest[2..];
-                }
-                '%' if rest.starts_with("%{") => match rest[2..].find('}') {
-                    Some(end) => {
-                        let name = &rest[2..2 + end];
-                        let var = Var::from_name(name).ok_or_else(|| {
-                            format!("unknown --write-out variable '{name}' in '{s}'")
-                        })?;
-                        if !text.is_empty() {
-                            pieces.push(Piece::Text(std::mem::take(&mut text)));
-                        }
-                        pieces.push(Piece::Var(var));
-                        rest = &rest[2 + end + 1..];
-                    }
-                    None => {
-                        // curl prints the `%{` and goes on reading what follows.
-                        text.push_str("%{");
-                        rest = &rest[2..];
-                    }
-                },
-                '%' if rest[1..].starts_with(|c: char| c.is_ascii_alphabetic())
-                    && rest[1..].contains('{') =>
-                {
-                    // curl's %header{NAME} and friends: not supported, say so.
-                    let word: String = rest[1..].chars().take_while(|c| *c != '{').collect();
-                    if word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                        return Err(format!("'%{word}{{...}}' in '{s}' is not supported"));
-                    }
-                    text.push('%');
-                    rest = &rest[1..];
-                }
-                '\\' if rest.len() > 1 => {
-                    let next = rest[1..].chars().next().unwrap_or('\\');
-                    match next {
-                        'n' => text.push('\n'),
-                        'r' => text.push('\r'),
-                        't' => text.push('\t'),
-                        other => {
-                            text.push('\\');
-                            text.push(other);
-                        }
-                    }
-                    rest = &rest[1 + next.len_utf8()..];
-                }
-                c => {
-                    text.push(c);
-                    rest = &rest[c.len_utf8()..];
-                }
-            }
-        }
-        if !text.is_empty() {
-            pieces.push(Piece::Text(text));
-        }
-        Ok(WriteOut(pieces))
-    }
-
-    /// The text curl would print for this outcome.
-    fn render(&self, o: &Outcome) -> String {
-        let mut s = String::new();
-        for p in &self.0 {
-            match p {
-                Piece::Text(t) => s.push_str(t),
-                Piece::Var(Var::HttpCode) => s.push_str(&o.code_text()),
-                Piece::Var(Var::TimeTotal) => s.push_str(&curl_secs(Some(o.time_total))),
-                Piece::Var(Var::TimeConnect) => s.push_str(&curl_secs(o.time_connect)),
-                Piece::Var(Var::TimeNamelookup) => s.push_str(&curl_secs(o.time_namelookup)),
-                Piece::Var(Var::RemoteIp) => {
-                    if let Some(a) = o.remote {
-                        s.push_str(&a.ip().to_string());
-                    }
-                }
-                Piece::Var(Var::RemotePort) => {
-                    s.push_str(&o.remote.map(|a| a.port()).unwrap_or(0).to_string())
-                }
-            }
-        }
-        s
-    }
-}
-
-impl Var {
-    fn from_name(name: &str) -> Option<Var> {
-        Some(match name.to_ascii_lowercase().as_str() {
-            "http_code" | "response_code" => Var::HttpCode,
-            "time_total" => Var::TimeTotal,
-            "time_connect" => Var::TimeConnect,
-            "time_namelookup" => Var::TimeNamelookup,
-            "remote_ip" => Var::RemoteIp,
-            "remote_port" => Var::RemotePort,
-            _ => return None,
-        })
-    }
-}
-
-/// Seconds with six decimals, as curl prints times (`0.000000` for never).
-fn curl_secs(d: Option<Duration>) -> String {
-    format!("{:.6}", d.map(|d| d.as_secs_f64()).unwrap_or(0.0))
-}
-
-/// The `-v` line: `METHOD URL addr=A phase=P elapsed=S code=C ok|fail: why`.
-fn diagnostic(method: Method, url: &Target, o: &Outcome) -> String {
-    let addr = o
-        .tried
-        .map(|a| a.to_string())
-        .unwrap_or_else(|| "-".to_string());
-    let verdict = match &o.failure {
-        None => "ok".to_string(),
-        Some(why) => format!("fail: {why}"),
-    };
-    format!(
-        "{method} {url} addr={addr} phase={} elapsed={:.6}s code={} {verdict}",
-        o.phase,
-        o.time_total.as_secs_f64(),
-        o.code_text()
-    )
 }
 
 /// Build the probe from the parsed arguments (loading `--cacert` now, so a bad file is a usage
@@ -448,26 +384,13 @@ pub fn run(args: &Args) -> Result<u8> {
 
 #[cfg(test)]
 mod tests {
+    use super::report::tests::outcome;
     use super::*;
-    use std::net::SocketAddr;
 
     /// A command line as `main` parses it; clap's errors as the usage errors it prints.
     fn parse(args: &[&str]) -> Result<Args> {
         crate::cli::parse(std::iter::once("httpcheck").chain(args.iter().copied()))
             .map_err(|e| Error::usage(crate::cli::clap_line(&e)))
-    }
-
-    fn outcome() -> Outcome {
-        Outcome {
-            code: Some(200),
-            phase: http::Phase::Done,
-            tried: Some("198.51.100.4:80".parse::<SocketAddr>().unwrap()),
-            remote: Some("198.51.100.4:80".parse::<SocketAddr>().unwrap()),
-            time_namelookup: Some(Duration::from_micros(12)),
-            time_connect: Some(Duration::from_micros(345)),
-            time_total: Duration::from_micros(1_234_567),
-            failure: None,
-        }
     }
 
     #[test]
@@ -560,6 +483,17 @@ mod tests {
     }
 
     #[test]
+    fn the_flag_defaults_are_the_librarys() {
+        // clap needs its defaults as text; they must say what `Probe::new` does.
+        let a = parse(&["http://x.test/"]).unwrap();
+        let p = Probe::new(a.url.clone());
+        assert_eq!(a.timeout, p.total);
+        assert_eq!(a.max_filesize, p.max_body);
+        assert_eq!(a.expect, p.expect);
+        assert_eq!(a.connect_timeout, p.connect);
+    }
+
+    #[test]
     fn later_values_override_earlier_ones_like_curl() {
         let a = parse(&["-t", "5", "-m", "1", "-s", "-s", "http://x.test/"]).unwrap();
         assert_eq!(a.timeout, Duration::from_secs(1));
@@ -620,46 +554,6 @@ mod tests {
     }
 
     #[test]
-    fn write_out_follows_curl() {
-        let o = outcome();
-        let r = |f: &str| WriteOut::parse(f).unwrap().render(&o);
-        assert_eq!(r("%{http_code}"), "200");
-        assert_eq!(r("%{HTTP_CODE}|%{response_code}"), "200|200");
-        assert_eq!(r("a\\nb%{http_code}"), "a\nb200");
-        assert_eq!(r("\\x\\\\%%|%z|%{http_code"), "\\x\\\\%|%z|%{http_code");
-        assert_eq!(r("\\\\n|"), "\\\\n|");
-        assert_eq!(r("a\\"), "a\\");
-        assert_eq!(r("%"), "%");
-        assert_eq!(r("%{"), "%{");
-        assert_eq!(r("%{http_code\\r%%|\\n"), "%{http_code\r%|\n");
-        assert_eq!(r("%{http_code}%{"), "200%{");
-        assert_eq!(r("\\t\\r%"), "\t\r%");
-        assert_eq!(r("%{http_code}%{http_code}"), "200200");
-        assert_eq!(
-            r("%{time_total} %{time_connect} %{time_namelookup}"),
-            "1.234567 0.000345 0.000012"
-        );
-        assert_eq!(r("%{remote_ip}:%{remote_port}"), "198.51.100.4:80");
-        assert_eq!(r("é%{http_code}ü"), "é200ü");
-        let none = Outcome {
-            code: None,
-            remote: None,
-            time_connect: None,
-            ..outcome()
-        };
-        let w =
-            WriteOut::parse("%{http_code}|%{remote_ip}|%{remote_port}|%{time_connect}").unwrap();
-        assert_eq!(w.render(&none), "000||0|0.000000");
-    }
-
-    #[test]
-    fn write_out_rejects_what_it_cannot_print() {
-        for bad in ["%{}", "%{foo}", "%{ http_code}", "%header{server}", "@file"] {
-            assert!(WriteOut::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn sizes() {
         assert_eq!(parse_size("100").unwrap(), 100);
         assert_eq!(parse_size("1k").unwrap(), 1024);
@@ -668,26 +562,5 @@ mod tests {
         for bad in ["", "M", "1.5M", "-1", "1T", "99999999999999999999"] {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn diagnostic_line() {
-        let url = Target::parse("http://198.51.100.4/").unwrap();
-        let line = diagnostic(Method::Get, &url, &outcome());
-        assert_eq!(
-            line,
-            "GET http://198.51.100.4/ addr=198.51.100.4:80 phase=done elapsed=1.234567s code=200 ok"
-        );
-        let failed = Outcome {
-            code: None,
-            phase: http::Phase::Connect,
-            failure: Some("connection refused".into()),
-            ..outcome()
-        };
-        let line = diagnostic(Method::Head, &url, &failed);
-        assert!(
-            line.ends_with("phase=connect elapsed=1.234567s code=000 fail: connection refused"),
-            "{line}"
-        );
     }
 }

@@ -1,0 +1,297 @@
+//! Running one check: the [`Probe`] (what to ask and what passes), [`check`] with its hard
+//! deadline, the request through ureq with our connector and resolver, the verdict on the
+//! status and body, and the one-line reason of a failure.
+
+use std::fmt;
+use std::io::{self, Read};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use ureq::Agent;
+use ureq::http::header::{self as http_header, HeaderName};
+
+use super::progress::{Outcome, Phase, Progress};
+use super::spec::{Header, MAX_HEAD, StatusSet, Target};
+use super::tls::TlsOptions;
+use super::transport::{ProbeConnector, ProbeResolver, READ_CHUNK};
+use crate::error::{lowercase_first, os_reason};
+
+/// Default total deadline, like `curl -m 2`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default cap on the response body: a health page is small; anything larger fails the check.
+pub const DEFAULT_MAX_BODY: u64 = 1024 * 1024;
+/// Redirects followed with `-L` (curl follows up to 50; a health URL needs a few at most).
+pub const MAX_REDIRECTS: u32 = 10;
+
+/// The request method: GET, or HEAD with `-I`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Method {
+    #[default]
+    Get,
+    Head,
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+        })
+    }
+}
+
+/// Everything one health check needs.
+#[derive(Clone, Debug)]
+pub struct Probe {
+    pub url: Target,
+    pub method: Method,
+    pub headers: Vec<Header>,
+    /// Total deadline: DNS, connect, TLS, request, response and body.
+    pub total: Duration,
+    /// Deadline of each TCP connection (within `total`); None: only `total`.
+    pub connect: Option<Duration>,
+    /// Follow up to [`MAX_REDIRECTS`] redirects (`curl -L`).
+    pub follow: bool,
+    /// A longer body fails the check.
+    pub max_body: u64,
+    /// The body must match this regular expression.
+    pub body_match: Option<regex::bytes::Regex>,
+    /// Status codes that pass.
+    pub expect: StatusSet,
+    pub tls: TlsOptions,
+}
+
+impl Probe {
+    /// A GET of `url` with the defaults: 2 s, status 200, no redirects, 1 MiB body cap.
+    pub fn new(url: Target) -> Probe {
+        Probe {
+            url,
+            method: Method::Get,
+            headers: Vec::new(),
+            total: DEFAULT_TIMEOUT,
+            connect: None,
+            follow: false,
+            max_body: DEFAULT_MAX_BODY,
+            body_match: None,
+            expect: StatusSet::default(),
+            tls: TlsOptions::default(),
+        }
+    }
+}
+
+/// Run one check and never take longer than `probe.total` (plus thread wake-up slack).
+///
+/// Like `curl -o /dev/null -s -w %{http_code} --max-time T URL`, but with the verdict decided
+/// here: the status must be in `probe.expect`, the body complete, within `probe.max_body` and
+/// matching `probe.body_match`.
+pub fn check(probe: &Probe) -> Outcome {
+    let start = Instant::now();
+    let deadline = start + probe.total;
+    let progress = Arc::new(Progress::new(start));
+    let (tx, rx) = mpsc::sync_channel(1);
+    let job = {
+        let probe = probe.clone();
+        let progress = progress.clone();
+        move || {
+            let failure = run(&probe, &progress, deadline);
+            let _ = tx.send(progress.outcome(failure));
+        }
+    };
+    // The probe runs on its own thread so that this one can stop waiting at the deadline
+    // whatever the probe is blocked in. The thread is left behind on timeout: the process
+    // exits right after, and in a library user it ends at its own deadline.
+    let spawned = std::thread::Builder::new()
+        .name("httpcheck".into())
+        .spawn(job);
+    if spawned.is_err() {
+        // No thread: run inline, still bounded by ureq's timeouts and the socket timeouts.
+        let failure = run(probe, &progress, deadline);
+        return progress.outcome(failure);
+    }
+    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(outcome) => outcome,
+        Err(mpsc::RecvTimeoutError::Timeout) => match rx.try_recv() {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                let mut outcome = progress.outcome(None);
+                outcome.failure = Some(timed_out(outcome.phase, probe.total));
+                outcome
+            }
+        },
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            progress.outcome(Some("internal error: probe thread died".into()))
+        }
+    }
+}
+
+/// `PHASE: timed out after Ns`: where the check was when `deadline` (as given) passed.
+fn timed_out(phase: Phase, deadline: Duration) -> String {
+    format!("{phase}: timed out after {}s", crate::secs::show(deadline))
+}
+
+/// The request itself; returns why it failed, or None.
+fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<String> {
+    let removed = |name: HeaderName| probe.headers.iter().any(|h| h.removes() && h.name == name);
+    let config = Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(if probe.follow { MAX_REDIRECTS } else { 0 })
+        .max_redirects_will_error(false)
+        .timeout_global(Some(probe.total))
+        .proxy(None)
+        // The transport hands ureq a head already checked against curl's limits (and stripped
+        // of the headers ureq does not act on): ureq's own limit must not be the smaller one.
+        .max_response_header_size(MAX_HEAD)
+        .input_buffer_size(MAX_HEAD + 2 * READ_CHUNK)
+        .no_delay(true)
+        .max_idle_connections(0)
+        // As in curl, `-H 'User-Agent:'` and `-H 'Accept:'` leave out our automatic header
+        // (an empty value here means none); one given with a value replaces it anyway.
+        .user_agent(if removed(http_header::USER_AGENT) {
+            ""
+        } else {
+            concat!("httpcheck/", env!("CARGO_PKG_VERSION"))
+        })
+        .accept(if removed(http_header::ACCEPT) {
+            ""
+        } else {
+            "*/*"
+        })
+        .build();
+    let connector =
+        ProbeConnector::new(progress.clone(), deadline, probe.connect, probe.tls.clone());
+    let resolver = ProbeResolver::new(progress.clone());
+    let agent = Agent::with_parts(config, connector, resolver);
+    let mut req = match probe.method {
+        Method::Get => agent.get(probe.url.uri.clone()),
+        Method::Head => agent.head(probe.url.uri.clone()),
+    };
+    for h in &probe.headers {
+        // `Name:` sends nothing: an empty value here would go out as `name: ` (that is `Name;`).
+        if let Some(v) = &h.value {
+            req = req.header(h.name.clone(), v.clone());
+        }
+    }
+
+    let response = match req.call() {
+        Ok(r) => r,
+        Err(e) => return Some(describe(&e, progress.phase(), probe)),
+    };
+    let code = response.status().as_u16();
+    progress.with(|s| s.code = Some(code));
+    progress.reach(Phase::Body);
+    if !probe.expect.contains(code) {
+        // The verdict is known: do not spend the rest of the deadline on the body.
+        progress.set_phase(Phase::Done);
+        return Some(format!("status {code}, expected {}", probe.expect));
+    }
+
+    let mut reader = response.into_body().into_reader();
+    let keep = probe.body_match.is_some();
+    let mut body = Vec::new();
+    let mut seen: u64 = 0;
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // ureq hands its own errors (its timeouts among them) over wrapped in io::Error.
+            Err(e) => {
+                let why = describe(&ureq::Error::from(e), Phase::Body, probe);
+                return Some(if why.starts_with("body: ") {
+                    why
+                } else {
+                    format!("body: {why}")
+                });
+            }
+        };
+        seen += n as u64;
+        if seen > probe.max_body {
+            return Some(format!("body larger than {} bytes", probe.max_body));
+        }
+        if keep {
+            body.extend_from_slice(&chunk[..n]);
+        }
+    }
+    progress.set_phase(Phase::Done);
+    if let Some(re) = &probe.body_match
+        && !re.is_match(&body)
+    {
+        return Some(format!("body does not match '{}'", re.as_str()));
+    }
+    None
+}
+
+/// One line saying why a request failed in `phase`; a timeout names the phase and the deadline
+/// that passed (`--connect-timeout`'s for [`ureq::Timeout::Connect`], else the total one).
+fn describe(e: &ureq::Error, phase: Phase, probe: &Probe) -> String {
+    match e {
+        ureq::Error::Timeout(ureq::Timeout::Connect) => timed_out(
+            Phase::Connect,
+            probe.connect.unwrap_or(probe.total).min(probe.total),
+        ),
+        ureq::Error::Timeout(_) => timed_out(phase, probe.total),
+        ureq::Error::Io(io)
+            if matches!(
+                io.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ) =>
+        {
+            timed_out(phase, probe.total)
+        }
+        ureq::Error::Io(io) => os_reason(io),
+        ureq::Error::HostNotFound => "host not found".to_string(),
+        ureq::Error::LargeResponseHeader(_, limit) => {
+            format!("response headers larger than {limit} bytes")
+        }
+        ureq::Error::Protocol(p) => format!("bad response: {}", lowercase_first(&p.to_string())),
+        other => lowercase_first(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::spec::HeadTooLarge;
+
+    #[test]
+    fn timeouts_name_the_phase_and_the_deadline() {
+        let mut probe = Probe::new(Target::parse("http://198.51.100.4/").unwrap());
+        probe.total = Duration::from_secs(2);
+        probe.connect = Some(Duration::from_millis(300));
+        let global = ureq::Error::Timeout(ureq::Timeout::Global);
+        assert_eq!(
+            describe(&global, Phase::Body, &probe),
+            "body: timed out after 2s"
+        );
+        assert_eq!(
+            describe(&global, Phase::Resolve, &probe),
+            "resolve: timed out after 2s"
+        );
+        let connect = ureq::Error::Timeout(ureq::Timeout::Connect);
+        assert_eq!(
+            describe(&connect, Phase::Connect, &probe),
+            "connect: timed out after 0.3s"
+        );
+        // A body read that timed out comes back from ureq wrapped in an io::Error.
+        let wrapped = ureq::Error::from(ureq::Error::Timeout(ureq::Timeout::Global).into_io());
+        assert_eq!(
+            describe(&wrapped, Phase::Body, &probe),
+            "body: timed out after 2s"
+        );
+        let io = ureq::Error::Io(io::Error::from(io::ErrorKind::TimedOut));
+        assert_eq!(describe(&io, Phase::Tls, &probe), "tls: timed out after 2s");
+    }
+
+    #[test]
+    fn a_head_beyond_the_limit_is_described_with_the_limit() {
+        assert_eq!(
+            describe(
+                &HeadTooLarge::Total.into_error(),
+                Phase::Response,
+                &Probe::new(Target::parse("http://x.test/").unwrap())
+            ),
+            "response headers larger than 307200 bytes"
+        );
+    }
+}

@@ -1,0 +1,491 @@
+//! The network side of a check, as ureq's resolver, connector and transport: name lookup, one TCP
+//! connection per address within the connect deadline, the TLS handshake, and every socket read
+//! and write bounded by what is left of the total deadline. The response head is read through
+//! [`HeadReader`] within curl's limits before ureq sees it. Each step records its phase in
+//! [`Progress`].
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
+use ureq::http::{Uri, uri::Scheme};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, Transport,
+};
+
+use super::progress::{Phase, Progress};
+use super::spec::{Head, HeadReader, HeadTooLarge, status_line_code};
+use super::tls::{TlsOptions, build_tls_config};
+use crate::error::{lowercase_first, os_reason};
+
+/// Most bytes read from the socket at once while reading a response head.
+pub(super) const READ_CHUNK: usize = 16 * 1024;
+
+/// Resolves with ureq's resolver (which abandons a slow `getaddrinfo` at the deadline) and
+/// records the phase and the time taken.
+#[derive(Debug)]
+pub(super) struct ProbeResolver {
+    progress: Arc<Progress>,
+}
+
+impl ProbeResolver {
+    pub(super) fn new(progress: Arc<Progress>) -> ProbeResolver {
+        ProbeResolver { progress }
+    }
+}
+
+impl Resolver for ProbeResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> std::result::Result<ResolvedSocketAddrs, ureq::Error> {
+        self.progress.set_phase(Phase::Resolve);
+        let literal = uri
+            .host()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+            .and_then(|h| h.parse::<IpAddr>().ok());
+        let result = match (literal, uri.port_u16().or_else(|| default_port(uri))) {
+            // An address literal needs no lookup (and no lookup thread).
+            (Some(ip), Some(port)) => {
+                let mut addrs = self.empty();
+                addrs.push(SocketAddr::new(ip, port));
+                Ok(addrs)
+            }
+            _ => DefaultResolver::default().resolve(uri, config, timeout),
+        };
+        if result.is_ok() {
+            let t = self.progress.elapsed();
+            self.progress.with(|s| s.namelookup = Some(t));
+        }
+        result
+    }
+}
+
+fn default_port(uri: &Uri) -> Option<u16> {
+    match uri.scheme() {
+        Some(s) if *s == Scheme::HTTP => Some(80),
+        Some(s) if *s == Scheme::HTTPS => Some(443),
+        _ => None,
+    }
+}
+
+/// Opens the TCP connection (each address bounded by the connect deadline) and, for https,
+/// does the TLS handshake itself, bounded by the total deadline.
+#[derive(Debug)]
+pub(super) struct ProbeConnector {
+    progress: Arc<Progress>,
+    deadline: Instant,
+    connect: Option<Duration>,
+    tls: TlsOptions,
+    tls_config: OnceLock<Arc<ClientConfig>>,
+}
+
+impl Connector<()> for ProbeConnector {
+    type Out = ProbeTransport;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        _chained: Option<()>,
+    ) -> std::result::Result<Option<ProbeTransport>, ureq::Error> {
+        self.progress.set_phase(Phase::Connect);
+        let now = Instant::now();
+        // Which deadline ends the connection attempts decides what a timeout reports.
+        let (until, reason) = match self.connect {
+            Some(c) if now + c < self.deadline => (now + c, ureq::Timeout::Connect),
+            _ => (self.deadline, ureq::Timeout::Global),
+        };
+        let stream = connect_any(&details.addrs, until, reason, &self.progress)?;
+        let peer = stream.peer_addr().ok();
+        let t = self.progress.elapsed();
+        self.progress.with(|s| {
+            s.remote = peer;
+            s.connect = Some(t);
+        });
+        let _ = stream.set_nodelay(true);
+        let io = if details.needs_tls() {
+            self.progress.set_phase(Phase::Tls);
+            let host = details
+                .uri
+                .host()
+                .unwrap_or("")
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            let config = self.tls_config()?;
+            Io::Tls(Box::new(handshake(stream, host, config, self.deadline)?))
+        } else {
+            Io::Plain(stream)
+        };
+        let buffers = LazyBuffers::new(
+            details.config.input_buffer_size(),
+            details.config.output_buffer_size(),
+        );
+        Ok(Some(ProbeTransport {
+            io,
+            buffers,
+            progress: self.progress.clone(),
+            deadline: self.deadline,
+            status_seen: false,
+            head: HeadReader::default(),
+            in_head: true,
+            ready: Vec::new(),
+        }))
+    }
+}
+
+impl ProbeConnector {
+    /// Connections for one check: each within `connect` (if given) and all within `deadline`.
+    pub(super) fn new(
+        progress: Arc<Progress>,
+        deadline: Instant,
+        connect: Option<Duration>,
+        tls: TlsOptions,
+    ) -> ProbeConnector {
+        ProbeConnector {
+            progress,
+            deadline,
+            connect,
+            tls,
+            tls_config: OnceLock::new(),
+        }
+    }
+
+    /// The rustls configuration, built on first use only (plain http never pays for it).
+    fn tls_config(&self) -> std::result::Result<Arc<ClientConfig>, ureq::Error> {
+        if let Some(c) = self.tls_config.get() {
+            return Ok(c.clone());
+        }
+        let config =
+            build_tls_config(&self.tls).map_err(|e| ureq::Error::Io(io::Error::other(e)))?;
+        Ok(self.tls_config.get_or_init(|| config).clone())
+    }
+}
+
+/// Try each address in turn until `until`; an address that refuses or is unreachable moves on
+/// at once, one that stays silent gets half of what is left when others remain.
+fn connect_any(
+    addrs: &[SocketAddr],
+    until: Instant,
+    reason: ureq::Timeout,
+    progress: &Progress,
+) -> std::result::Result<TcpStream, ureq::Error> {
+    let mut last: Option<io::Error> = None;
+    for (i, addr) in addrs.iter().enumerate() {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let budget = if i + 1 < addrs.len() {
+            (left / 2).max(Duration::from_millis(10)).min(left)
+        } else {
+            left
+        };
+        progress.with(|s| s.tried = Some(*addr));
+        match TcpStream::connect_timeout(addr, budget) {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = Some(e),
+        }
+    }
+    match last {
+        Some(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ) =>
+        {
+            Err(ureq::Error::Timeout(reason))
+        }
+        Some(e) => Err(ureq::Error::Io(e)),
+        None => Err(ureq::Error::Timeout(reason)),
+    }
+}
+
+/// What is left of `deadline` as a socket timeout, or a timeout error when nothing is.
+fn remaining(
+    deadline: Instant,
+    ureq_timeout: NextTimeout,
+) -> std::result::Result<Duration, ureq::Error> {
+    let mut left = deadline.saturating_duration_since(Instant::now());
+    let mut reason = ureq::Timeout::Global;
+    if let Some(t) = ureq_timeout.not_zero()
+        && *t < left
+    {
+        left = *t;
+        reason = ureq_timeout.reason;
+    }
+    if left.is_zero() {
+        Err(ureq::Error::Timeout(reason))
+    } else {
+        Ok(left)
+    }
+}
+
+fn handshake(
+    mut sock: TcpStream,
+    host: &str,
+    config: Arc<ClientConfig>,
+    deadline: Instant,
+) -> std::result::Result<StreamOwned<ClientConnection, TcpStream>, ureq::Error> {
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|_| ureq::Error::Io(io::Error::other(format!("tls: bad server name '{host}'"))))?;
+    let mut conn = ClientConnection::new(config, name)
+        .map_err(|e| ureq::Error::Io(io::Error::other(format!("tls: {e}"))))?;
+    while conn.is_handshaking() {
+        let left = remaining(deadline, NextTimeout::default())?;
+        sock.set_read_timeout(Some(left))?;
+        sock.set_write_timeout(Some(left))?;
+        match conn.complete_io(&mut sock) {
+            Ok((0, 0)) if conn.is_handshaking() => {
+                return Err(ureq::Error::Io(io::Error::other(
+                    "tls handshake: connection closed by the server",
+                )));
+            }
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                ) =>
+            {
+                return Err(ureq::Error::Timeout(ureq::Timeout::Global));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let why = match e.get_ref() {
+                    Some(inner) => lowercase_first(&inner.to_string()),
+                    None => os_reason(&e),
+                };
+                return Err(ureq::Error::Io(io::Error::other(format!(
+                    "tls handshake: {why}"
+                ))));
+            }
+        }
+    }
+    Ok(StreamOwned::new(conn, sock))
+}
+
+/// The socket, plain or under TLS.
+enum Io {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Io {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Io::Plain(s) => s,
+            Io::Tls(s) => &s.sock,
+        }
+    }
+}
+
+/// ureq's view of our connection: every read and write bounded by the deadline, and each one
+/// moving the recorded phase forward (request sent, then response).
+pub(super) struct ProbeTransport {
+    io: Io,
+    buffers: LazyBuffers,
+    progress: Arc<Progress>,
+    deadline: Instant,
+    /// The status line of this connection's response has been seen.
+    status_seen: bool,
+    /// The response head as it arrives, until it is complete.
+    head: HeadReader,
+    /// Still reading a response head through `head` (false: bytes go straight to ureq).
+    in_head: bool,
+    /// Bytes for ureq's input buffer that did not fit in it yet.
+    ready: Vec<u8>,
+}
+
+impl fmt::Debug for ProbeTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProbeTransport")
+            .field("peer", &self.io.tcp().peer_addr().ok())
+            .field("tls", &matches!(self.io, Io::Tls(_)))
+            .finish()
+    }
+}
+
+fn io_error(e: io::Error, reason: ureq::Timeout) -> ureq::Error {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    ) {
+        ureq::Error::Timeout(reason)
+    } else {
+        ureq::Error::Io(e)
+    }
+}
+
+impl Transport for ProbeTransport {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(
+        &mut self,
+        amount: usize,
+        timeout: NextTimeout,
+    ) -> std::result::Result<(), ureq::Error> {
+        self.progress.reach(Phase::Request);
+        let timeout = timeout.for_write();
+        let left = remaining(self.deadline, timeout)?;
+        self.io.tcp().set_write_timeout(Some(left))?;
+        let output = &self.buffers.output()[..amount];
+        let result = match &mut self.io {
+            Io::Plain(s) => s.write_all(output),
+            Io::Tls(s) => s.write_all(output).and_then(|()| s.flush()),
+        };
+        result.map_err(|e| io_error(e, ureq::Timeout::Global))
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
+        self.progress.reach(Phase::Response);
+        loop {
+            if !self.ready.is_empty() {
+                let free = self.buffers.input_append_buf();
+                let n = free.len().min(self.ready.len());
+                if n == 0 {
+                    return Err(HeadTooLarge::Total.into_error());
+                }
+                free[..n].copy_from_slice(&self.ready[..n]);
+                self.buffers.input_appended(n);
+                self.ready.drain(..n);
+                return Ok(true);
+            }
+            if !self.in_head {
+                return self.read_into_ureq(timeout);
+            }
+            match self.head.scan().map_err(HeadTooLarge::into_error)? {
+                Head::Complete(used) => {
+                    // After an interim response (100 Continue, 103 Early Hints) another head
+                    // follows.
+                    self.in_head = status_line_code(&used)
+                        .is_some_and(|c| (100..200).contains(&c) && c != 101);
+                    self.ready = used;
+                    if !self.in_head {
+                        self.ready.extend(self.head.take_all());
+                    }
+                    continue;
+                }
+                Head::Raw => {
+                    self.in_head = false;
+                    self.ready = self.head.take_all();
+                    continue;
+                }
+                Head::Partial => {}
+            }
+            let mut chunk = [0u8; READ_CHUNK];
+            let n = self.read_socket(&mut chunk, timeout)?;
+            if n == 0 {
+                // The server closed mid-head: ureq gets what came and reports it.
+                self.in_head = false;
+                self.ready = self.head.take_all();
+                if self.ready.is_empty() {
+                    return Ok(false);
+                }
+                continue;
+            }
+            self.head.buf.extend_from_slice(&chunk[..n]);
+            if !self.status_seen {
+                let code = status_line_code(&self.head.buf);
+                self.note_status(code);
+            }
+        }
+    }
+
+    fn is_open(&mut self) -> bool {
+        // One request per check: never reuse a connection.
+        false
+    }
+
+    fn is_tls(&self) -> bool {
+        matches!(self.io, Io::Tls(_))
+    }
+}
+
+impl ProbeTransport {
+    /// Read straight into ureq's input buffer (past the head: the body).
+    fn read_into_ureq(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
+        let timeout = timeout.for_read();
+        let left = remaining(self.deadline, timeout)?;
+        self.io.tcp().set_read_timeout(Some(left))?;
+        let input = self.buffers.input_append_buf();
+        let amount = loop {
+            let r = match &mut self.io {
+                Io::Plain(s) => s.read(input),
+                Io::Tls(s) => s.read(input),
+            };
+            match r {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io_error(e, ureq::Timeout::Global)),
+            }
+        };
+        self.buffers.input_appended(amount);
+        if !self.status_seen {
+            let code = status_line_code(self.buffers.input());
+            self.note_status(code);
+        }
+        Ok(amount > 0)
+    }
+
+    /// One read from the socket, bounded by what is left of the deadline.
+    fn read_socket(
+        &mut self,
+        buf: &mut [u8],
+        timeout: NextTimeout,
+    ) -> std::result::Result<usize, ureq::Error> {
+        let left = remaining(self.deadline, timeout.for_read())?;
+        self.io.tcp().set_read_timeout(Some(left))?;
+        loop {
+            let r = match &mut self.io {
+                Io::Plain(s) => s.read(buf),
+                Io::Tls(s) => s.read(buf),
+            };
+            match r {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io_error(e, ureq::Timeout::Global)),
+            }
+        }
+    }
+
+    /// Like curl, report the code of a status line as soon as one whole line arrived, even if
+    /// the headers after it never complete.
+    fn note_status(&mut self, code: Option<u16>) {
+        if let Some(code) = code {
+            self.status_seen = true;
+            self.progress.with(|s| s.code = Some(code));
+        }
+    }
+}
+
+impl Drop for ProbeTransport {
+    fn drop(&mut self) {
+        let _ = self.io.tcp().shutdown(Shutdown::Both);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remaining_time_is_bounded_by_both_deadlines() {
+        let past = Instant::now() - Duration::from_millis(1);
+        assert!(matches!(
+            remaining(past, NextTimeout::default()),
+            Err(ureq::Error::Timeout(ureq::Timeout::Global))
+        ));
+        let later = Instant::now() + Duration::from_secs(10);
+        let left = remaining(later, NextTimeout::default()).unwrap();
+        assert!(left > Duration::from_secs(9));
+    }
+}
