@@ -13,6 +13,7 @@ use crate::exit;
 pub mod garp;
 pub mod httpcheck;
 pub mod nginx_reload;
+pub mod target;
 pub mod vip_bind;
 pub mod vip_unbind;
 

@@ -9,8 +9,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use super::out;
+use super::target;
 use crate::addr::{self, Entry};
-use crate::cli::vip_bind::{describe, ip_add_cmd, ip_route_cmd, mismatch, parse_target};
+use crate::cli::vip_bind::{describe, ip_add_cmd, ip_route_cmd, mismatch};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::iface;
@@ -81,7 +82,7 @@ pub fn main() -> ExitCode {
 
 /// Run `vip-unbind` with parsed arguments; returns the exit code.
 pub fn run(args: &Args) -> Result<u8> {
-    let t = parse_target(&args.target, &args.addr, None, None, &args.words, &["down"])?;
+    let t = target::parse(&args.target, &args.addr, None, None, &args.words, &["down"])?;
     let index = iface::index(&t.iface)?;
     let dev = t.iface.as_str();
     let mut sock = Socket::open().map_err(|e| Error::os("open netlink socket", e, addr::CAP))?;
