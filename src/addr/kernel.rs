@@ -11,7 +11,8 @@ use netlink_packet_route::address::{
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::spec::{Entry, Vip};
+use super::entry::Entry;
+use super::spec::Vip;
 use crate::error::{Error, Result};
 use crate::netlink::Socket;
 
@@ -132,29 +133,9 @@ pub fn del(sock: &mut Socket, index: u32, dev: &str, addr: IpAddr, prefix: u8) -
         .map_err(|e| Error::os(format!("remove {addr}/{prefix} from {dev}"), e, CAP))
 }
 
-/// Remove `e` from interface `index` (named `dev`) and nothing else: like `ip addr del`, then
-/// `ip addr add` of each address in `flushed` (what [`flushed_with`](super::flushed_with) said the kernel takes
-/// with it), as it was. An `e` already gone is success (and nothing is put back: whoever
-/// removed it decided). When putting one back fails, the rest and `e` are put back as far as
-/// possible and the error is returned.
-pub fn del_alone(
-    sock: &mut Socket,
-    index: u32,
-    dev: &str,
-    e: &Entry,
-    flushed: &[Entry],
-) -> Result<()> {
-    match del(sock, index, dev, e.addr, e.prefix) {
-        Err(err) if is_absent(&err) => return Ok(()),
-        other => other?,
-    }
-    readd(sock, index, dev, flushed).inspect_err(|_| {
-        let _ = add(sock, index, dev, &e.as_vip(dev));
-    })
-}
-
-/// Put back addresses the kernel flushed (see [`del_alone`]); an address already there again
-/// counts as put back. On failure, still tries the others, and returns the first error.
+/// Put back addresses the kernel flushed with a primary (`ip addr add` of each, as it was); an
+/// address already there again counts as put back. On failure, still tries the others, and
+/// returns the first error.
 pub fn readd(sock: &mut Socket, index: u32, dev: &str, entries: &[Entry]) -> Result<()> {
     let mut first = None;
     for x in entries {
@@ -166,6 +147,15 @@ pub fn readd(sock: &mut Socket, index: u32, dev: &str, entries: &[Entry]) -> Res
         }
     }
     first.map_or(Ok(()), Err)
+}
+
+/// The name of interface `index`, like `ip link show` prints it; `if7` when it has none (it
+/// went away since its addresses were listed).
+pub fn name_of(index: u32) -> String {
+    nix::net::if_::if_indextoname(index)
+        .ok()
+        .and_then(|c| c.into_string().ok())
+        .unwrap_or_else(|| format!("if{index}"))
 }
 
 /// Is `promote_secondaries` on for `dev` (then deleting a primary promotes instead of flushing)?

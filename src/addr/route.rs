@@ -212,6 +212,21 @@ pub fn readd_route(sock: &mut Socket, r: &HostRoute) -> Result<()> {
 }
 
 #[cfg(test)]
+impl HostRoute {
+    /// A route as [`host_routes`] would list it, for tests of what is decided from it.
+    pub(crate) fn listed(addr: IpAddr, oif: Option<u32>, gateway: Option<IpAddr>) -> HostRoute {
+        HostRoute {
+            addr,
+            oif,
+            gateway,
+            kind: RouteType::Unicast,
+            metric: default_metric(addr),
+            msg: RouteMessage::default(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::net::Ipv6Addr;

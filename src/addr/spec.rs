@@ -1,25 +1,10 @@
-//! What a VIP is, before any kernel is asked: the address and prefix grammar, the checks
-//! `ip addr add` would not make (network and broadcast addresses, labels), and the address
-//! entries the kernel reports, with what they mean for a change (which secondaries go with a
-//! primary). Pure: everything here is unit-tested without root.
+//! What a VIP is, before any kernel is asked: the address, prefix, netmask and label grammar,
+//! and the checks `ip addr add` would not make (network and broadcast addresses, `brd +`,
+//! labels). Pure: everything here is unit-tested without root.
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::error::{Error, Result};
-
-/// One address as the kernel reports it (`ip -j addr` `addr_info` entry).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// Interface index.
-    pub index: u32,
-    pub addr: IpAddr,
-    pub prefix: u8,
-    /// IPv4 label (`eth0`, `eth0:ha1`); None for IPv6.
-    pub label: Option<String>,
-    pub broadcast: Option<Ipv4Addr>,
-    /// IPv4 secondary: another address of the same subnet is the primary.
-    pub secondary: bool,
-}
 
 /// How the broadcast address of an IPv4 VIP is set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,19 +26,6 @@ pub struct Vip {
     pub label: Option<String>,
     /// The broadcast address to set, already resolved (`+` computed); IPv4 only.
     pub broadcast: Option<Ipv4Addr>,
-}
-
-impl Entry {
-    /// The entry as a [`Vip`] that [`add`] would put back exactly (prefix, label, broadcast);
-    /// `dev` is the interface's name, the kernel's default label.
-    pub fn as_vip(&self, dev: &str) -> Vip {
-        Vip {
-            addr: self.addr,
-            prefix: self.prefix,
-            label: self.label.clone().filter(|l| l != dev),
-            broadcast: self.broadcast,
-        }
-    }
 }
 
 impl Vip {
@@ -249,26 +221,6 @@ pub fn check_label(iface: &str, label: &str) -> Result<()> {
     }
 }
 
-/// The addresses the kernel deletes together with `e`, like `ip addr del` of a primary does:
-/// when `e` is a primary IPv4 address and `promotes` (its interface's promote_secondaries) is
-/// off, every secondary of its subnet (same interface, same prefix length, same network), in
-/// the kernel's order. None otherwise: with promote_secondaries on, one is promoted instead.
-pub fn flushed_with(e: &Entry, entries: &[Entry], promotes: bool) -> Vec<Entry> {
-    if !e.addr.is_ipv4() || e.secondary || promotes {
-        return Vec::new();
-    }
-    entries
-        .iter()
-        .filter(|x| {
-            x.index == e.index
-                && x.secondary
-                && x.prefix == e.prefix
-                && covers(e.addr, e.prefix, x.addr)
-        })
-        .cloned()
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,62 +328,6 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("equals the address"), "{e}");
-    }
-
-    fn entry(addr: &str, prefix: u8, secondary: bool) -> Entry {
-        Entry {
-            index: 2,
-            addr: v4(addr),
-            prefix,
-            label: Some("eth0".into()),
-            broadcast: None,
-            secondary,
-        }
-    }
-
-    #[test]
-    fn a_primary_flushes_the_secondaries_of_its_own_subnet_only() {
-        let primary = entry("198.51.100.4", 24, false);
-        let entries = vec![
-            primary.clone(),
-            entry("198.51.100.2", 24, true),
-            // Another subnet, and the same range with another prefix: not its secondaries.
-            entry("203.0.113.1", 24, false),
-            entry("203.0.113.2", 24, true),
-            entry("198.51.100.130", 25, false),
-            entry("198.51.100.131", 25, true),
-            Entry {
-                index: 3,
-                ..entry("198.51.100.3", 24, true)
-            },
-        ];
-        let flushed = flushed_with(&primary, &entries, false);
-        assert_eq!(flushed, vec![entries[1].clone()]);
-        assert!(
-            flushed_with(&primary, &entries, true).is_empty(),
-            "promoted"
-        );
-        assert!(
-            flushed_with(&entries[1], &entries, false).is_empty(),
-            "a secondary"
-        );
-        assert!(flushed_with(&entries[4], &entries, false) == vec![entries[5].clone()]);
-    }
-
-    #[test]
-    fn an_entry_becomes_the_vip_that_puts_it_back() {
-        let mut e = entry("198.51.100.2", 24, true);
-        assert_eq!(
-            e.as_vip("eth0").label,
-            None,
-            "the default label is no label"
-        );
-        e.label = Some("eth0:ha1".into());
-        e.broadcast = Some("198.51.100.255".parse().unwrap());
-        let vip = e.as_vip("eth0");
-        assert_eq!(vip.label.as_deref(), Some("eth0:ha1"));
-        assert_eq!(vip.broadcast, e.broadcast);
-        assert_eq!(vip.cidr(), "198.51.100.2/24");
     }
 
     #[test]

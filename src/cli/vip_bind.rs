@@ -2,7 +2,7 @@
 //! `ifconfig eth0:1 VIP broadcast B netmask M up` + `route add -host VIP dev eth0:1`,
 //! but idempotent, atomic (nothing half-applied) and with exit codes scripts can trust.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use clap::Parser;
 
 use super::out;
 use super::target;
-use crate::addr::{self, Entry, HostRoute, Vip};
+use crate::addr::{self, Bind, State, Vip};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::iface;
@@ -98,79 +98,6 @@ fn parse_dad_timeout(s: &str) -> std::result::Result<Duration, String> {
     crate::secs::parse_deadline(s, 3600)
 }
 
-/// The `ip addr` command equivalent to adding `vip`.
-pub fn ip_add_cmd(vip: &Vip, dev: &str) -> String {
-    let mut s = format!("ip addr add {}", vip.cidr());
-    if let Some(b) = vip.broadcast {
-        s.push_str(&format!(" brd {b}"));
-    }
-    s.push_str(&format!(" dev {dev}"));
-    if let Some(l) = &vip.label {
-        s.push_str(&format!(" label {l}"));
-    }
-    if vip.addr.is_ipv6() {
-        s.push_str(" nodad");
-    }
-    s
-}
-
-/// The `ip route` command equivalent to the classic `route add -host`.
-pub fn ip_route_cmd(verb: &str, addr: IpAddr, dev: &str) -> String {
-    format!(
-        "ip route {verb} {addr}/{} dev {dev}",
-        addr::max_prefix(addr)
-    )
-}
-
-/// Describe an existing entry the way `ip addr` would.
-pub fn describe(e: &Entry, dev: &str) -> String {
-    let mut s = format!("{}/{} dev {dev}", e.addr, e.prefix);
-    if let Some(b) = e.broadcast {
-        s.push_str(&format!(" brd {b}"));
-    }
-    if let Some(l) = e.label.as_ref().filter(|l| l.as_str() != dev) {
-        s.push_str(&format!(" label {l}"));
-    }
-    s
-}
-
-/// Why an existing entry differs from what was asked for, or None when it matches. What was
-/// not asked for (None) matches anything. Shared by vip-bind (conflict or present) and
-/// vip-unbind (conflict or remove).
-pub fn mismatch(
-    e: &Entry,
-    prefix: Option<u8>,
-    label: Option<&str>,
-    broadcast: Option<Ipv4Addr>,
-    dev: &str,
-) -> Option<String> {
-    let mut why = Vec::new();
-    if let Some(p) = prefix.filter(|p| *p != e.prefix) {
-        why.push(format!("prefix /{} not /{p}", e.prefix));
-    }
-    if let Some(l) = label {
-        let have = e.label.as_deref().unwrap_or(dev);
-        if have != l {
-            why.push(format!("label {have} not {l}"));
-        }
-    }
-    if let Some(b) = broadcast
-        && e.broadcast != Some(b)
-    {
-        let have = e.broadcast.map_or("none".to_string(), |x| x.to_string());
-        why.push(format!("broadcast {have} not {b}"));
-    }
-    (!why.is_empty()).then(|| why.join(", "))
-}
-
-/// Interface name for an index, from the address list, falling back to the number.
-fn dev_name(index: u32) -> String {
-    nix::net::if_::if_indextoname(index)
-        .ok()
-        .and_then(|c| c.into_string().ok())
-        .unwrap_or_else(|| format!("if{index}"))
-}
-
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     super::main(PROG, run)
@@ -187,312 +114,65 @@ pub fn run(args: &Args) -> Result<u8> {
         &["up"],
     )?;
     let index = iface::index(&t.iface)?;
-    let dev = t.iface.as_str();
     let mut sock = Socket::open().map_err(|e| Error::os("open netlink socket", e, addr::CAP))?;
-    let entries = addr::list(&mut sock, t.addr.is_ipv6())?;
-    let here = entries
-        .iter()
-        .find(|e| e.index == index && e.addr == t.addr);
-
-    // No prefix given: the one ADDR is bound with here (a missing prefix matches any, like a
-    // missing label), else that of the interface address that covers ADDR, else /32 (/128).
-    let prefix = t.prefix.or(here.map(|e| e.prefix)).unwrap_or_else(|| {
-        entries
-            .iter()
-            .find(|e| {
-                e.index == index && e.addr != t.addr && addr::covers(e.addr, e.prefix, t.addr)
-            })
-            .map_or(addr::max_prefix(t.addr), |e| e.prefix)
-    });
-    let vip = addr::validate(t.addr, prefix, t.label.clone(), t.broadcast)?;
-    let elsewhere: Vec<&Entry> = entries
-        .iter()
-        .filter(|e| e.index != index && e.addr == vip.addr)
-        .collect();
-    let routes = if args.host_route {
-        addr::host_routes(&mut sock, vip.addr)?
-    } else {
-        Vec::new()
-    };
-    let route_here = routes.iter().any(|r| r.is_plain_on(index));
-    // Routes to ADDR/32 of our metric on another device (or via a gateway, or blackholes):
-    // the kernel would refuse ours as a duplicate, or keep routing through them.
-    let rivals: Vec<&HostRoute> = routes
-        .iter()
-        .filter(|r| !r.is_plain_on(index) && r.competes())
-        .collect();
-    let differs = here.and_then(|e| {
-        mismatch(
-            e,
-            Some(vip.prefix),
-            vip.label.as_deref(),
-            vip.broadcast,
-            dev,
-        )
-    });
-
-    if args.check {
-        let verdict = match (here, &differs, elsewhere.first(), rivals.first()) {
-            (None, _, Some(o), _) => Some(format!("on {} instead", dev_name(o.index))),
-            (None, _, None, _) => Some(format!("not on {dev}")),
-            (Some(_), Some(why), _, _) => Some(why.clone()),
-            (Some(_), None, _, Some(r)) => Some(format!(
-                "host route {} {}",
-                r.describe(dev_name),
-                if route_here {
-                    "competes with ours"
-                } else {
-                    "instead"
-                }
-            )),
-            (Some(_), None, _, _) if args.host_route && !route_here => {
-                Some("host route missing".to_string())
-            }
-            _ => None,
-        };
-        return Ok(match verdict {
-            None => {
-                if args.verbose {
-                    out(&format!("bound {}", vip_line(&vip, dev)));
-                }
-                exit::SUCCESS
-            }
-            Some(why) => {
-                if args.verbose {
-                    out(&format!("not bound {}: {why}", vip_line(&vip, dev)));
-                }
-                exit::FAILURE
-            }
-        });
-    }
-
-    if !args.force {
-        if let Some(o) = elsewhere.first() {
-            return Err(Error::conflict(format!(
-                "{} is already on {}; use --force to move it",
-                vip.addr,
-                dev_name(o.index)
-            )));
-        }
-        if let (Some(e), Some(why)) = (here, &differs) {
-            return Err(Error::conflict(format!(
-                "{} is on {dev} as {} ({why}); use --force to replace it",
-                vip.addr,
-                describe(e, dev)
-            )));
-        }
-        if let Some(r) = rivals.first() {
-            return Err(Error::conflict(format!(
-                "host route {} is already there, not via {dev}; use --force to replace it",
-                r.describe(dev_name)
-            )));
-        }
-    }
-
-    // What each removal takes with it: deleting a primary flushes its secondaries when
-    // promote_secondaries is off. They are put back as they were; none is lost to --force.
-    let replace = differs.is_some();
-    let plan = Plan {
-        vip: &vip,
+    let state = addr::read_state(&mut sock, t.addr, args.host_route)?;
+    let prefix = t
+        .prefix
+        .unwrap_or_else(|| addr::default_prefix(&state.entries, index, t.addr));
+    let req = Bind {
         index,
-        dev,
-        moves: elsewhere
-            .iter()
-            .map(|o| {
-                let odev = dev_name(o.index);
-                let flushed = addr::flushed_with(o, &entries, addr::promotes_secondaries(&odev));
-                (*o, odev, flushed)
-            })
-            .collect(),
-        replaced: here.filter(|_| replace).map(|e| {
-            let flushed = addr::flushed_with(e, &entries, addr::promotes_secondaries(dev));
-            (e, flushed)
-        }),
-        add_addr: here.is_none() || replace,
-        rivals,
-        add_route: args.host_route && !route_here,
+        vip: addr::validate(t.addr, prefix, t.label, t.broadcast)?,
+        dev: t.iface,
+        host_route: args.host_route,
+        force: args.force,
     };
+    if args.check {
+        return Ok(check(args, &req, &state));
+    }
+    let plan = req.plan(&state)?;
     if args.dry_run {
         for line in plan.ip_commands() {
             out(&line);
         }
         return Ok(exit::SUCCESS);
     }
-
-    if plan.add_addr && args.dad && here.is_none() && elsewhere.is_empty() {
-        dad_probe(dev, vip.addr, args.dad_timeout)?;
+    if args.dad && plan.adds_new_address() {
+        dad_probe(&req.dev, req.vip.addr, args.dad_timeout)?;
     }
+    let applied = addr::execute(&mut sock, &plan)?;
+    if args.verbose {
+        let what = if applied.added { "added" } else { "present" };
+        let replaced = plan.routes_removed();
+        let route = match (applied.route_added, replaced.is_empty()) {
+            (false, _) => String::new(),
+            (true, true) => " (host route added)".to_string(),
+            (true, false) => format!(" (host route added, replacing {})", replaced.join(", ")),
+        };
+        out(&format!("{what} {}{route}", vip_line(&req.vip, &req.dev)));
+    }
+    Ok(exit::SUCCESS)
+}
 
-    let mut done = Vec::new();
-    match plan.apply(&mut sock, &mut done) {
-        Ok((added, route_added)) => {
+/// `--check`: exit 0 if bound as asked, 1 if not; with `-v`, say which and why.
+fn check(args: &Args, req: &Bind, state: &State) -> u8 {
+    let line = vip_line(&req.vip, &req.dev);
+    match req.check(state) {
+        None => {
             if args.verbose {
-                let what = if added { "added" } else { "present" };
-                let route = match (route_added, plan.rivals.is_empty()) {
-                    (false, _) => String::new(),
-                    (true, true) => " (host route added)".to_string(),
-                    (true, false) => {
-                        let old: Vec<String> =
-                            plan.rivals.iter().map(|r| r.describe(dev_name)).collect();
-                        format!(" (host route added, replacing {})", old.join(", "))
-                    }
-                };
-                out(&format!("{what} {}{route}", vip_line(&vip, dev)));
+                out(&format!("bound {line}"));
             }
-            Ok(exit::SUCCESS)
+            exit::SUCCESS
         }
-        Err(e) => {
-            // Nothing half-applied: undo what was done, last step first.
-            for step in done.into_iter().rev() {
-                step.undo(&mut sock);
+        Some(why) => {
+            if args.verbose {
+                out(&format!("not bound {line}: {why}"));
             }
-            Err(e)
+            exit::FAILURE
         }
     }
 }
 
-/// Everything a bind will change, decided before the first change (also what `-n` prints).
-struct Plan<'a> {
-    vip: &'a Vip,
-    index: u32,
-    dev: &'a str,
-    /// Copies on other interfaces to remove (--force): each with its interface's name and the
-    /// secondaries the kernel removes with it, to put back.
-    moves: Vec<(&'a Entry, String, Vec<Entry>)>,
-    /// The copy here to replace (--force), with the secondaries removed with it.
-    replaced: Option<(&'a Entry, Vec<Entry>)>,
-    add_addr: bool,
-    /// Host routes to remove first (--force).
-    rivals: Vec<&'a HostRoute>,
-    add_route: bool,
-}
-
-/// One change made, and how to take it back.
-enum Step {
-    /// An address removed, and what the kernel removed with it.
-    Removed(u32, Entry, Vec<Entry>),
-    Added(u32, Vip),
-    RouteRemoved(HostRoute),
-    RouteAdded(u32, IpAddr),
-}
-
-impl Step {
-    /// Best effort: the address set is restored, though a put-back primary may come back as
-    /// a secondary of what was re-added after it.
-    fn undo(self, sock: &mut Socket) {
-        match self {
-            Step::Removed(idx, old, flushed) => {
-                let odev = dev_name(idx);
-                let _ = addr::add(sock, idx, &odev, &old.as_vip(&odev));
-                let _ = addr::readd(sock, idx, &odev, &flushed);
-            }
-            Step::Added(idx, vip) => {
-                let _ = addr::del(sock, idx, &dev_name(idx), vip.addr, vip.prefix);
-            }
-            Step::RouteRemoved(r) => {
-                let _ = addr::readd_route(sock, &r);
-            }
-            Step::RouteAdded(idx, a) => {
-                let _ = addr::del_host_route(sock, idx, &dev_name(idx), a);
-            }
-        }
-    }
-}
-
-impl Plan<'_> {
-    /// The `ip` commands equivalent to [`Plan::apply`], in its order.
-    fn ip_commands(&self) -> Vec<String> {
-        let mut lines = Vec::new();
-        for (o, odev, flushed) in &self.moves {
-            lines.push(format!("ip addr del {}/{} dev {odev}", o.addr, o.prefix));
-            lines.extend(flushed.iter().map(|x| ip_add_cmd(&x.as_vip(odev), odev)));
-        }
-        if let Some((e, _)) = &self.replaced {
-            lines.push(format!(
-                "ip addr del {}/{} dev {}",
-                e.addr, e.prefix, self.dev
-            ));
-        }
-        if self.add_addr {
-            lines.push(ip_add_cmd(self.vip, self.dev));
-        }
-        if let Some((_, flushed)) = &self.replaced {
-            lines.extend(
-                flushed
-                    .iter()
-                    .map(|x| ip_add_cmd(&x.as_vip(self.dev), self.dev)),
-            );
-        }
-        for r in &self.rivals {
-            lines.push(format!("ip route del {}", r.describe(dev_name)));
-        }
-        if self.add_route {
-            lines.push(ip_route_cmd("add", self.vip.addr, self.dev));
-        }
-        lines
-    }
-
-    /// Make the change, recording each step in `done` so the caller can undo them. Returns
-    /// whether the address and the host route were added now.
-    fn apply(&self, sock: &mut Socket, done: &mut Vec<Step>) -> Result<(bool, bool)> {
-        let (vip, index, dev) = (self.vip, self.index, self.dev);
-        for (o, odev, flushed) in &self.moves {
-            addr::del(sock, o.index, odev, o.addr, o.prefix)?;
-            done.push(Step::Removed(o.index, (*o).clone(), flushed.clone()));
-            addr::readd(sock, o.index, odev, flushed)?;
-        }
-        if let Some((e, flushed)) = &self.replaced {
-            addr::del(sock, index, dev, e.addr, e.prefix)?;
-            done.push(Step::Removed(index, (*e).clone(), flushed.clone()));
-        }
-        let mut added = false;
-        if self.add_addr {
-            match addr::add(sock, index, dev, vip) {
-                Ok(()) => {
-                    added = true;
-                    done.push(Step::Added(index, vip.clone()));
-                }
-                // Someone else added it between our look and our add: it is there now.
-                Err(e) if addr::is_exists(&e) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if let Some((_, flushed)) = &self.replaced {
-            // After the new address, so that it stays the primary of its subnet.
-            addr::readd(sock, index, dev, flushed)?;
-        }
-        for r in &self.rivals {
-            addr::del_route(sock, r, &r.describe(dev_name))?;
-            done.push(Step::RouteRemoved((*r).clone()));
-        }
-        let mut route_added = false;
-        if self.add_route {
-            match addr::add_host_route(sock, index, dev, vip.addr) {
-                Ok(()) => {
-                    route_added = true;
-                    done.push(Step::RouteAdded(index, vip.addr));
-                }
-                // Added meanwhile: fine if it is ours, a conflict if another appeared.
-                Err(e) if addr::is_exists(&e) => {
-                    let routes = addr::host_routes(sock, vip.addr)?;
-                    if !routes.iter().any(|r| r.is_plain_on(index)) {
-                        let other = routes
-                            .iter()
-                            .find(|r| r.competes())
-                            .map_or_else(String::new, |r| format!(" {}", r.describe(dev_name)));
-                        return Err(Error::conflict(format!(
-                            "host route{other} appeared meanwhile, not via {dev}; use --force \
-                             to replace it"
-                        )));
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok((added, route_added))
-    }
-}
-
+/// The VIP as the `-v` lines name it: `198.51.100.2/24 dev eth0 label eth0:ha1`.
 fn vip_line(vip: &Vip, dev: &str) -> String {
     let mut s = format!("{} dev {dev}", vip.cidr());
     if let Some(l) = &vip.label {
@@ -512,26 +192,6 @@ fn dad_probe(dev: &str, addr: IpAddr, wait: Duration) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::addr::Broadcast;
-
-    #[test]
-    fn ip_equivalents() {
-        let vip = addr::validate(
-            "198.51.100.2".parse().unwrap(),
-            24,
-            Some("eth0:ha1".into()),
-            Broadcast::Computed,
-        )
-        .unwrap();
-        assert_eq!(
-            ip_add_cmd(&vip, "eth0"),
-            "ip addr add 198.51.100.2/24 brd 198.51.100.255 dev eth0 label eth0:ha1"
-        );
-        assert_eq!(
-            ip_route_cmd("add", vip.addr, "eth0"),
-            "ip route add 198.51.100.2/32 dev eth0"
-        );
-    }
 
     #[test]
     fn clap_accepts_both_forms() {
