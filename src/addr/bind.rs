@@ -35,6 +35,7 @@ struct Found<'a> {
 }
 
 impl Bind {
+    /// Look up what the kernel has of this request.
     fn find<'a>(&self, state: &'a State) -> Found<'a> {
         let vip = &self.vip;
         let here = state.entry(self.index, vip.addr);
@@ -93,8 +94,7 @@ impl Bind {
     /// are put back as they were (a replaced primary's after the new address, so that it stays
     /// the primary of its subnet).
     pub fn plan(&self, state: &State) -> Result<Plan> {
-        let req = self;
-        let f = req.find(state);
+        let (req, f) = (self, self.find(state));
         let (index, dev, vip) = (req.index, req.dev.as_str(), &req.vip);
         let name = |i| state.name(i);
         if !req.force {

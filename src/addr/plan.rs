@@ -54,6 +54,7 @@ impl State {
         flushed_with(e, &self.entries, promotes)
     }
 
+    /// The routes to the address; none when they were not read.
     pub(super) fn routes(&self) -> &[HostRoute] {
         self.routes.as_deref().unwrap_or_default()
     }
