@@ -53,33 +53,74 @@ pub fn command() -> clap::Command {
 #[command(name = "vip-bind", version, after_help = super::exit_help())]
 pub struct Args {
     /// Print one line saying what happened: added or present (or bound / not bound with --check)
+    ///
+    /// `added` or `present` is followed by the address, its interface and label, and by
+    /// `(host route added)` when the host route was added now (`(host route added, replacing
+    /// ROUTE)` when --force replaced another). With --check: `bound` or `not bound`, followed by
+    /// the reason. Without -v, vip-bind is quiet on success.
     #[arg(short, long)]
     pub verbose: bool,
     /// Print the equivalent `ip` commands that would run now; change nothing
+    ///
+    /// One a line; nothing is printed when the address is already bound as described.
+    /// Conflicts are still reported (exit 4) unless --force is given; then the `ip addr del`
+    /// commands that would move or replace the address come first, followed by the `ip addr
+    /// add` commands that put back the secondaries removed with it, and the `ip route del` of a
+    /// host route replaced.
     #[arg(short = 'n', long = "dry-run")]
     pub dry_run: bool,
     /// Address label IFACE:LABEL (or just LABEL); IPv4 only, at most 15 characters
+    ///
+    /// Same as writing IFACE:LABEL as the target; when both are given they must agree.
     #[arg(long, value_name = "L")]
     pub label: Option<String>,
     /// Broadcast address inside the subnet, or + to compute it; IPv4 only
+    ///
+    /// The address must lie inside the subnet of ADDR/PREFIX and differ from ADDR. + sets the
+    /// subnet's all-ones address, as `ip addr add ... brd +` does; for /31 and /32 it sets none.
     #[arg(long, value_name = "B|+")]
     pub broadcast: Option<String>,
     /// Also add the host route ADDR/32 dev IFACE (the classic `route add -host`); one to ADDR
     /// on another device is a conflict (exit 4) unless --force
+    ///
+    /// /128 for IPv6. If it cannot be added, the address is removed again. A route to ADDR/32
+    /// with the same metric on another device (or via a gateway, or a blackhole) is a conflict
+    /// (exit 4, naming it) unless --force, which replaces it; routes of another metric are left
+    /// alone (the host route, metric 0, is preferred over them). With --check, a missing host
+    /// route, or a conflicting one, makes the check fail.
     #[arg(long)]
     pub host_route: bool,
     /// Probe for a duplicate first; exit 4 if another host answers for ADDR
+    ///
+    /// Before adding the address, vip-bind probes the network for another host that answers
+    /// for ADDR, as `garp -D` does (this needs CAP_NET_RAW too). No probe is sent when the
+    /// address is already on this host.
     #[arg(long)]
     pub dad: bool,
-    /// How long --dad waits for an answer, in seconds (decimals allowed)
-    #[arg(long, value_name = "S", default_value = "1", value_parser = parse_dad_timeout)]
+    // Help text from dad_timeout_help(), so that the range is the one the parser applies.
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "1",
+        value_parser = parse_dad_timeout,
+        help = dad_timeout_help(),
+        long_help = format!(
+            "{}\n\nThe wait adds to every bind, so keep it short where failover time matters.",
+            dad_timeout_help()
+        )
+    )]
     pub dad_timeout: Duration,
     /// Exit 0 if ADDR is bound as described, 1 if not; change nothing
+    ///
+    /// As described: with the prefix length, and with the label, broadcast address and host
+    /// route where given. With -v, `bound ...` or `not bound ...: REASON` is printed; without,
+    /// a check prints nothing. A missing interface also exits 1; a bad command line still
+    /// exits 2.
     #[arg(long)]
     pub check: bool,
     /// Move ADDR from another interface, or replace it when bound with another prefix, label
-    /// or broadcast (secondaries the kernel removes with a primary are put back); with
-    /// --host-route, also replace a host route to ADDR on another device
+    /// or broadcast (secondaries the kernel removes with a primary are put back as they were);
+    /// with --host-route, also replace a host route to ADDR on another device
     #[arg(long)]
     pub force: bool,
     /// Interface, optionally with the label suffix: eth0 or eth0:ha1
@@ -93,9 +134,20 @@ pub struct Args {
     pub words: Vec<String>,
 }
 
-/// `--dad-timeout`: a deadline, more than 0 and at most an hour.
+/// The longest `--dad-timeout`, in seconds.
+const MAX_DAD_TIMEOUT: u32 = 3600;
+
+/// `--dad-timeout`: a deadline, more than 0 and at most [`MAX_DAD_TIMEOUT`].
 fn parse_dad_timeout(s: &str) -> std::result::Result<Duration, String> {
-    crate::secs::parse_deadline(s, 3600)
+    crate::secs::parse_deadline(s, MAX_DAD_TIMEOUT)
+}
+
+/// `--dad-timeout`'s one-line help, stating the range [`parse_dad_timeout`] applies.
+fn dad_timeout_help() -> String {
+    format!(
+        "How long --dad waits for an answer, in seconds: more than 0, at most \
+         {MAX_DAD_TIMEOUT}; decimals allowed"
+    )
 }
 
 /// Entry point of the binary.

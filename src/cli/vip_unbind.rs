@@ -30,7 +30,7 @@ pub const EXIT_NOTES: &[(u8, &str)] = &[
     ),
     (
         exit::USAGE,
-        "A bad address, prefix, netmask, label or legacy word.",
+        "A bad address, prefix, netmask, broadcast address, label or legacy word.",
     ),
     (exit::NOPERM, "The capability is CAP_NET_ADMIN."),
     (
@@ -52,14 +52,22 @@ pub fn command() -> clap::Command {
 #[command(name = "vip-unbind", version, after_help = super::exit_help())]
 pub struct Args {
     /// Print one line saying what happened: removed or absent
+    ///
+    /// `removed` is followed by the address as it was bound (and, with --force, by `(put back
+    /// ...)` naming the secondaries put back); `absent` by the address and interface. Without
+    /// -v, vip-unbind is quiet on success.
     #[arg(short, long)]
     pub verbose: bool,
     /// Print the equivalent `ip` commands that would run now; change nothing
+    ///
+    /// One a line; nothing is printed when there is nothing to remove. Conflicts are still
+    /// reported (exit 4) unless --force is given; then the `ip addr add` commands that put back
+    /// the secondaries of a removed primary follow its `ip addr del`.
     #[arg(short = 'n', long = "dry-run")]
     pub dry_run: bool,
     /// Remove even a primary address that has secondaries (the kernel removes them with it
-    /// unless promote_secondaries is on; they are put back), or an address whose prefix or
-    /// label differs from the one given
+    /// unless promote_secondaries is on; they are put back as they were), or an address whose
+    /// prefix or label differs from the one given
     #[arg(long)]
     pub force: bool,
     /// Interface, optionally with the label suffix: eth0 or eth0:ha1
