@@ -262,4 +262,24 @@ mod tests {
             Args::try_parse_from(["vip-bind", "--host-route", "eth0", "198.51.100.2/24"]).unwrap();
         assert!(a.host_route);
     }
+
+    #[test]
+    fn dad_timeout_range_is_the_one_the_help_states() {
+        let parse = |t: &str| {
+            Args::try_parse_from(["vip-bind", "--dad-timeout", t, "eth0", "198.51.100.2"])
+        };
+        assert!(parse("0").is_err(), "a deadline is more than 0");
+        assert!(parse("0.05").is_ok());
+        assert!(parse(&MAX_DAD_TIMEOUT.to_string()).is_ok());
+        assert!(parse(&format!("{MAX_DAD_TIMEOUT}.5")).is_err());
+        let help = command().render_long_help().to_string();
+        assert!(
+            help.contains(&format!("more than 0, at most {MAX_DAD_TIMEOUT}")),
+            "{help}"
+        );
+        assert!(
+            help.contains("keep it short where failover time matters"),
+            "{help}"
+        );
+    }
 }
