@@ -117,13 +117,7 @@ pub fn default_prefix(entries: &[Entry], index: u32, addr: IpAddr) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv6Addr;
-
-    const DOC_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
-
-    fn v4(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
+    use crate::addr::fixture::{DOC_V6, ip as v4};
 
     fn entry(addr: &str, prefix: u8, secondary: bool) -> Entry {
         Entry {

@@ -1,10 +1,13 @@
 //! The kernel states and requests the planning tests start from (test only).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use super::{Bind, Broadcast, Entry, HostRoute, Link, Plan, State, Unbind, validate};
 
 pub const VIP: &str = "198.51.100.2";
+
+/// An IPv6 VIP from the documentation range.
+pub const DOC_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
 
 pub fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()

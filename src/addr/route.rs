@@ -229,13 +229,7 @@ impl HostRoute {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv6Addr;
-
-    const DOC_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
-
-    fn v4(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
+    use crate::addr::fixture::{DOC_V6, ip as v4};
 
     #[test]
     fn host_routes_compete_at_the_default_metric() {

@@ -224,13 +224,7 @@ pub fn check_label(iface: &str, label: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv6Addr;
-
-    const DOC_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
-
-    fn v4(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
+    use crate::addr::fixture::{DOC_V6, ip as v4};
 
     #[test]
     fn netmasks_must_be_contiguous() {
