@@ -39,7 +39,7 @@ impl Bind {
     fn find<'a>(&self, state: &'a State) -> Found<'a> {
         let vip = &self.vip;
         let here = state.entry(self.index, vip.addr);
-        let routes = state.routes();
+        let routes = state.known_routes();
         Found {
             here,
             differs: here.and_then(|e| {

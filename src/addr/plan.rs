@@ -55,7 +55,7 @@ impl State {
     }
 
     /// The routes to the address; none when they were not read.
-    pub(super) fn routes(&self) -> &[HostRoute] {
+    pub(super) fn known_routes(&self) -> &[HostRoute] {
         self.routes.as_deref().unwrap_or_default()
     }
 }
