@@ -1,5 +1,7 @@
-//! One module per tool: its clap definition, its legacy grammar, `run` and `main`; plus what
-//! every tool shares: the one `main`, error printing, the exit-status help.
+//! One module per tool: its clap definition, its legacy grammar, `run` and `main`; a grammar two
+//! tools share lives beside them (`target`: vip-bind's and vip-unbind's `IFACE[:LABEL]
+//! ADDR[/PREFIX]` and ifconfig words), never in one of the two. Plus what every tool shares: the
+//! one `main`, error printing, the exit-status help.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -13,6 +15,7 @@ use crate::exit;
 pub mod garp;
 pub mod httpcheck;
 pub mod nginx_reload;
+pub mod target;
 pub mod vip_bind;
 pub mod vip_unbind;
 
