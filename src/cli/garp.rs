@@ -26,8 +26,8 @@ use crate::iface::{self, Interface};
 
 const PROG: &str = "garp";
 
-/// What each exit code means for `garp`, beside the shared table (`exit::TABLE`): `--help` and
-/// the man page's EXIT STATUS show both.
+/// What each exit code means for `garp`, beside the shared table (`exit::TABLE`): the man
+/// page's EXIT STATUS shows both (`--help` shows the shared table).
 pub const EXIT_NOTES: &[(u8, &str)] = &[
     (
         exit::SUCCESS,

@@ -18,8 +18,8 @@ use crate::nginx::{self, Action, ConfigTest, Master, Outcome};
 
 const PROG: &str = "nginx-reload";
 
-/// What each exit code means for `nginx-reload`, beside the shared table (`exit::TABLE`): `--help` and
-/// the man page's EXIT STATUS show both.
+/// What each exit code means for `nginx-reload`, beside the shared table (`exit::TABLE`): the man
+/// page's EXIT STATUS shows both (`--help` shows the shared table).
 pub const EXIT_NOTES: &[(u8, &str)] = &[
     (
         exit::SUCCESS,

@@ -17,8 +17,8 @@ use crate::netlink::Socket;
 
 const PROG: &str = "vip-unbind";
 
-/// What each exit code means for `vip-unbind`, beside the shared table (`exit::TABLE`): `--help` and
-/// the man page's EXIT STATUS show both.
+/// What each exit code means for `vip-unbind`, beside the shared table (`exit::TABLE`): the man
+/// page's EXIT STATUS shows both (`--help` shows the shared table).
 pub const EXIT_NOTES: &[(u8, &str)] = &[
     (
         exit::SUCCESS,

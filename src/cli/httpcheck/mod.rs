@@ -27,8 +27,8 @@ use crate::http::{self, Header, Method, Probe, STATUS_CODES, StatusSet, Target, 
 
 const PROG: &str = "httpcheck";
 
-/// What each exit code means for `httpcheck`, beside the shared table (`exit::TABLE`): `--help` and
-/// the man page's EXIT STATUS show both.
+/// What each exit code means for `httpcheck`, beside the shared table (`exit::TABLE`): the man
+/// page's EXIT STATUS shows both (`--help` shows the shared table).
 pub const EXIT_NOTES: &[(u8, &str)] = &[
     (
         exit::SUCCESS,
