@@ -4,3 +4,4 @@
 //! shell as `key=value` lines (see `man/vip-watch.8`).
 
 pub mod config;
+pub mod serve;
