@@ -4,4 +4,5 @@
 //! shell as `key=value` lines (see `man/vip-watch.8`).
 
 pub mod config;
+pub mod explain;
 pub mod serve;
