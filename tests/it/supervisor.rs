@@ -427,6 +427,65 @@ fn check_config_accepts_the_readme_configuration() {
     assert_eq!(out.code, Some(0), "{out}");
 }
 
+/// The gateway is the target of every gateway-aimed announcement: an address garp refuses (not
+/// unicast) is refused by --check-config and at start, not by each announcement.
+#[test]
+fn check_config_refuses_a_gateway_garp_refuses() {
+    let ns = conf_ns();
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (i, gw) in ["0.0.0.0", "255.255.255.255", "224.0.0.1", "ff02::1"]
+        .iter()
+        .enumerate()
+    {
+        let text = variant(&["GATEWAY"], &[&format!("GATEWAY={gw}")]);
+        let out = check_config(ns.as_ref(), dir.path(), &format!("gw{i}.conf"), &text);
+        assert_eq!(out.code, Some(2), "{out}");
+        assert_eq!(out.stderr.lines().count(), 1, "{out}");
+        assert!(
+            out.stderr.contains(&format!(
+                ".conf:7: GATEWAY={gw}: garp: not a unicast address"
+            )),
+            "{out}"
+        );
+    }
+}
+
+/// The configuration is validated by vip-watch, the one validator: a supervisor that cannot
+/// find it does not start, and names it.
+#[test]
+fn the_configuration_is_validated_by_vip_watch() {
+    let ns = conf_ns();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    for tool in [
+        "vip-bind",
+        "vip-unbind",
+        "garp",
+        "httpcheck",
+        "nginx-reload",
+    ] {
+        std::os::unix::fs::symlink(crate::util::bin(tool), bin.join(tool)).expect("symlink");
+    }
+    let path = dir.path().join("ok.conf");
+    std::fs::write(&path, variant(&[], &[])).expect("write config");
+    let out = sup_in(ns.as_ref())
+        .env("VIPKIT_BIN", &bin)
+        .arg("-c")
+        .arg(&path)
+        .arg("--check-config")
+        .run();
+    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(
+        out.stderr.trim(),
+        format!(
+            "vip-supervisor: {}: not found or not executable (VIPKIT_BIN)",
+            bin.join("vip-watch").display()
+        ),
+        "{out}"
+    );
+}
+
 /// A missing interface is an error naming it (exit 1: it may exist later), in every mode.
 #[test]
 fn a_missing_interface_is_an_error_in_every_mode() {
