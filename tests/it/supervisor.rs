@@ -53,7 +53,7 @@ fn sup_in(ns: Option<&Netns>) -> Cmd {
 /// Where configuration checks run. The configurations name eth0 and the supervisor checks
 /// that it exists: as root, a namespace of our own that has one (`netns::single()`); else
 /// this namespace, which must have an eth0.
-fn conf_ns() -> Option<Netns> {
+pub(crate) fn conf_ns() -> Option<Netns> {
     crate::util::is_root().then(crate::netns::single)
 }
 
@@ -61,7 +61,7 @@ fn conf_ns() -> Option<Netns> {
 // Configuration, usage and documentation: no root, no binaries needed.
 
 /// A valid active-active configuration for lb1, one `KEY=VALUE` per entry.
-const VALID: &[&str] = &[
+pub(crate) const VALID: &[&str] = &[
     "IFACE=eth0",
     "GATEWAY=198.51.100.1",
     "OWN_VIPS=198.51.100.2/24",
@@ -72,7 +72,7 @@ const VALID: &[&str] = &[
 ];
 
 /// `VALID` with the keys in `drop` removed and `add` lines appended.
-fn variant(drop: &[&str], add: &[&str]) -> String {
+pub(crate) fn variant(drop: &[&str], add: &[&str]) -> String {
     let mut lines: Vec<String> = VALID
         .iter()
         .filter(|l| !drop.iter().any(|k| l.starts_with(&format!("{k}="))))

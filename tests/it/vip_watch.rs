@@ -5,29 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::netns::Netns;
+use crate::supervisor::{conf_ns, variant};
 use crate::util::{Cmd, Output, root};
-
-/// A valid active-active configuration for lb1, one `KEY=VALUE` per entry.
-const VALID: &[&str] = &[
-    "IFACE=eth0",
-    "GATEWAY=198.51.100.1",
-    "OWN_VIPS=198.51.100.2/24",
-    "PEER_VIPS=198.51.100.3/24",
-    "SELF_URL=http://198.51.100.4/",
-    "PEER_URL=http://198.51.100.5/",
-    "STATE_FILE=/run/vipkit-test.state",
-];
-
-/// `VALID` with the keys in `drop` removed and `add` lines appended.
-fn variant(drop: &[&str], add: &[&str]) -> String {
-    let mut lines: Vec<&str> = VALID
-        .iter()
-        .filter(|l| !drop.iter().any(|k| l.starts_with(&format!("{k}="))))
-        .copied()
-        .collect();
-    lines.extend(add);
-    lines.join("\n") + "\n"
-}
 
 /// `text` written as `name` in `dir`.
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -61,12 +40,6 @@ fn supervisor(ns: Option<&Netns>, mode: &str, path: &Path) -> Output {
     .arg(mode)
     .env("VIPKIT_BIN", bin.parent().expect("binary directory"))
     .run()
-}
-
-/// Where the supervisor's checks run: its configurations name eth0, which must exist (as root,
-/// a namespace of our own that has one holding 198.51.100.4/24).
-fn conf_ns() -> Option<Netns> {
-    crate::util::is_root().then(crate::netns::single)
 }
 
 #[test]
