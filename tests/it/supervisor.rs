@@ -2110,7 +2110,7 @@ fn a_persistent_probe_error_is_logged_once() {
     // with exit 2, its message changing after a while (when the file "later" exists).
     let fake = solo.dir.path().join("bin");
     std::fs::create_dir(&fake).expect("bin dir");
-    for t in ["vip-bind", "vip-unbind", "garp"] {
+    for t in ["vip-bind", "vip-unbind", "garp", "vip-watch"] {
         std::os::unix::fs::symlink(crate::util::bin(t), fake.join(t)).expect("symlink");
     }
     let later = solo.dir.path().join("later");
