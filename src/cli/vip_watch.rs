@@ -62,8 +62,8 @@ pub struct Args {
     ///
     /// One line per key of vip-supervisor(8), in its order, whether the file sets it or not,
     /// then IFACE_LINE=N, the line that sets IFACE. Values are normalized: VIPs as
-    /// ADDR[/PREFIX][@IFACE:LABEL] (the prefix only when written, the label in its full form),
-    /// seconds in their shortest form (0.25, 1), addresses as the library prints them
+    /// ADDR/PREFIX@IFACE:LABEL (the prefix only when written, the label only when given and in
+    /// its full form), seconds in their shortest form (0.25, 1), addresses as the library prints them
     /// (2001:db8::2). No value holds a newline, a quote or a character a shell would expand:
     /// the lines are for `read`, never to be sourced. A configuration with problems prints them
     /// as --check-config does, and nothing on standard output.
