@@ -15,5 +15,6 @@ pub mod iface;
 pub mod netlink;
 pub mod nginx;
 pub mod secs;
+pub mod watch;
 
 pub use error::{Error, Result};

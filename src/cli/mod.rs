@@ -18,6 +18,7 @@ pub mod nginx_reload;
 pub mod target;
 pub mod vip_bind;
 pub mod vip_unbind;
+pub mod vip_watch;
 
 /// The `EXIT_NOTES` entry of a code a tool never exits with.
 pub const NOT_USED: &str = "not used";

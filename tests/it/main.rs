@@ -13,3 +13,4 @@ mod man;
 mod nginx_reload;
 mod supervisor;
 mod vip_bind;
+mod vip_watch;

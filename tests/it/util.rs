@@ -20,6 +20,7 @@ pub fn bin(name: &str) -> PathBuf {
         "garp" => env!("CARGO_BIN_EXE_garp"),
         "httpcheck" => env!("CARGO_BIN_EXE_httpcheck"),
         "nginx-reload" => env!("CARGO_BIN_EXE_nginx-reload"),
+        "vip-watch" => env!("CARGO_BIN_EXE_vip-watch"),
         other => panic!("unknown binary {other}"),
     };
     PathBuf::from(path)
