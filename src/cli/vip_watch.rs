@@ -89,7 +89,7 @@ fn kernel_prefix(dev: &str, addr: IpAddr) -> Option<u8> {
     let index = iface::index(dev).ok()?;
     let mut sock = Socket::open().ok()?;
     let entries = crate::addr::list(&mut sock, addr.is_ipv6()).ok()?;
-    Some(config::default_prefix(&entries, index, addr))
+    Some(crate::addr::default_prefix(&entries, index, addr))
 }
 
 /// Validate the configuration; then check, print or explain it, or run the watcher.

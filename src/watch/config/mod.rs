@@ -16,7 +16,6 @@ mod vips;
 
 pub use rules::show_ms;
 pub use types::{Config, KEYS, PrefixOf, Problem, Role, VipSpec};
-pub use vips::default_prefix;
 
 /// Parse and validate a configuration file's text: every problem, or the configuration. Pure:
 /// a VIP written without a prefix is checked with the longest one (see [`parse_with`]).

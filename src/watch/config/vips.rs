@@ -148,16 +148,6 @@ pub fn vips(
     out
 }
 
-/// The prefix vip-bind gives `addr` on interface `index` when none is written: the one it is
-/// bound with there, else that of the interface's address covering it, else /32 (/128).
-pub fn default_prefix(entries: &[addr::Entry], index: u32, addr: IpAddr) -> u8 {
-    let mine = || entries.iter().filter(|e| e.index == index);
-    mine()
-        .find(|e| e.addr == addr)
-        .or_else(|| mine().find(|e| addr::covers(e.addr, e.prefix, addr)))
-        .map_or(addr::max_prefix(addr), |e| e.prefix)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,30 +185,5 @@ mod tests {
             let e = vip_shape(bad).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");
         }
-    }
-
-    fn entry(index: u32, a: &str, prefix: u8) -> addr::Entry {
-        addr::Entry {
-            index,
-            addr: a.parse().unwrap(),
-            prefix,
-            label: None,
-            broadcast: None,
-            secondary: false,
-        }
-    }
-
-    #[test]
-    fn a_missing_prefix_is_vip_bind_s() {
-        let entries = [
-            entry(2, "198.51.100.4", 24),
-            entry(2, "198.51.100.30", 32),
-            entry(3, "203.0.113.1", 24),
-        ];
-        let p = |a: &str| default_prefix(&entries, 2, a.parse().unwrap());
-        assert_eq!(p("198.51.100.30"), 32);
-        assert_eq!(p("198.51.100.2"), 24);
-        assert_eq!(p("203.0.113.7"), 32);
-        assert_eq!(p("2001:db8::2"), 128);
     }
 }
