@@ -79,6 +79,36 @@ impl Vip {
     }
 }
 
+/// Why an existing entry differs from what was asked for, or None when it matches. What was
+/// not asked for (None) matches anything; `dev` is the interface's name, the kernel's default
+/// label. The one rule for "bound as described": vip-bind (conflict, present, `--check`),
+/// vip-unbind (conflict or remove) and vip-watch (held or not).
+pub fn mismatch(
+    e: &Entry,
+    prefix: Option<u8>,
+    label: Option<&str>,
+    broadcast: Option<Ipv4Addr>,
+    dev: &str,
+) -> Option<String> {
+    let mut why = Vec::new();
+    if let Some(p) = prefix.filter(|p| *p != e.prefix) {
+        why.push(format!("prefix /{} not /{p}", e.prefix));
+    }
+    if let Some(l) = label {
+        let have = e.label.as_deref().unwrap_or(dev);
+        if have != l {
+            why.push(format!("label {have} not {l}"));
+        }
+    }
+    if let Some(b) = broadcast
+        && e.broadcast != Some(b)
+    {
+        let have = e.broadcast.map_or("none".to_string(), |x| x.to_string());
+        why.push(format!("broadcast {have} not {b}"));
+    }
+    (!why.is_empty()).then(|| why.join(", "))
+}
+
 /// The longest prefix for the address family: 32 or 128.
 pub fn max_prefix(addr: IpAddr) -> u8 {
     if addr.is_ipv4() { 32 } else { 128 }

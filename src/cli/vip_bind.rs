@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use super::out;
-use crate::addr::{self, Broadcast, Entry, HostRoute, Vip};
+use crate::addr::{self, Broadcast, Entry, HostRoute, Vip, mismatch};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::iface;
@@ -259,35 +259,6 @@ pub fn describe(e: &Entry, dev: &str) -> String {
         s.push_str(&format!(" label {l}"));
     }
     s
-}
-
-/// Why an existing entry differs from what was asked for, or None when it matches. What was
-/// not asked for (None) matches anything. Shared by vip-bind (conflict or present) and
-/// vip-unbind (conflict or remove).
-pub fn mismatch(
-    e: &Entry,
-    prefix: Option<u8>,
-    label: Option<&str>,
-    broadcast: Option<Ipv4Addr>,
-    dev: &str,
-) -> Option<String> {
-    let mut why = Vec::new();
-    if let Some(p) = prefix.filter(|p| *p != e.prefix) {
-        why.push(format!("prefix /{} not /{p}", e.prefix));
-    }
-    if let Some(l) = label {
-        let have = e.label.as_deref().unwrap_or(dev);
-        if have != l {
-            why.push(format!("label {have} not {l}"));
-        }
-    }
-    if let Some(b) = broadcast
-        && e.broadcast != Some(b)
-    {
-        let have = e.broadcast.map_or("none".to_string(), |x| x.to_string());
-        why.push(format!("broadcast {have} not {b}"));
-    }
-    (!why.is_empty()).then(|| why.join(", "))
 }
 
 /// Interface name for an index, from the address list, falling back to the number.

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use super::out;
-use crate::addr::{self, Entry};
-use crate::cli::vip_bind::{describe, ip_add_cmd, ip_route_cmd, mismatch, parse_target};
+use crate::addr::{self, Entry, mismatch};
+use crate::cli::vip_bind::{describe, ip_add_cmd, ip_route_cmd, parse_target};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::iface;
