@@ -4,5 +4,6 @@
 //! shell as `key=value` lines (see `man/vip-watch.8` and docs/vip-watch.md).
 
 pub mod config;
+pub mod kernel;
 pub mod protocol;
 pub mod serve;
