@@ -3,6 +3,8 @@
 //! kernel's view of the VIPs, the passive duplicate watch and the announcements, reported to the
 //! shell as `key=value` lines (see `man/vip-watch.8` and docs/vip-watch.md).
 
+pub mod announce;
+pub mod arpwatch;
 pub mod config;
 pub mod kernel;
 pub mod protocol;
