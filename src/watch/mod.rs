@@ -7,5 +7,6 @@ pub mod announce;
 pub mod arpwatch;
 pub mod config;
 pub mod kernel;
+pub mod probe;
 pub mod protocol;
 pub mod serve;
