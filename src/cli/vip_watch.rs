@@ -3,14 +3,18 @@
 //! `--print-config`, `--explain`), and otherwise runs the watcher (`watch::serve`), reporting
 //! to the shell as `key=value` lines.
 
+use std::io::Write;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, os_reason};
 use crate::exit;
-use crate::watch::{config, serve};
+use crate::iface;
+use crate::netlink::Socket;
+use crate::watch::{config, explain, serve};
 
 const PROG: &str = "vip-watch";
 
@@ -32,19 +36,40 @@ pub fn command() -> clap::Command {
 /// The senses of vip-supervisor: probes, kernel and ARP watch, announcements.
 ///
 /// Started once by vip-supervisor and kept for its lifetime; reads the same configuration file.
+/// With --check-config, --print-config or --explain it only validates the file, with the
+/// parsers the tools use (the one validator of vip-supervisor(8)), and exits.
 #[derive(Parser, Debug)]
 #[command(name = "vip-watch", version, after_help = super::exit_help())]
 pub struct Args {
-    /// The supervisor's configuration file (KEY=VALUE lines)
+    /// The supervisor's configuration file (KEY=VALUE lines, see vip-supervisor(8))
     #[arg(short = 'c', long = "config", value_name = "FILE")]
     pub config: PathBuf,
     /// Validate the configuration, print `FILE: ok` or every problem as FILE:LINE, and exit
+    ///
+    /// Each problem is one line on standard error, `vip-watch: FILE:LINE: KEY=VALUE: why`
+    /// (`FILE: KEY=VALUE: why` for a key the file does not set), and the exit status is 2. The
+    /// values are checked by the rules of vip-supervisor(8) and then by the parsers of the
+    /// tools they are handed: URLs by httpcheck's, VIPs and labels by vip-bind's (a VIP written
+    /// without a prefix with the prefix vip-bind would give it on IFACE now), the gateway by
+    /// garp's; their reason follows the tool's name.
     #[arg(long, conflicts_with_all = ["print_config", "explain"])]
     pub check_config: bool,
     /// Validate, then print every key as KEY=VALUE (defaults filled in) for the shell, and exit
+    ///
+    /// One line per key of vip-supervisor(8), in its order, whether the file sets it or not,
+    /// then IFACE_LINE=N, the line that sets IFACE. Values are normalized: VIPs as
+    /// ADDR[/PREFIX][@IFACE:LABEL] (the prefix only when written), seconds in their shortest
+    /// form (0.25, 1), addresses as the library prints them. No value holds a newline, a
+    /// quote or a shell character. A configuration with problems prints them as
+    /// --check-config does, and nothing on standard output.
     #[arg(long, conflicts_with = "explain")]
     pub print_config: bool,
     /// Validate, then print the worst-case detection and failover times the settings imply
+    ///
+    /// The first line is FILE; the others, indented, state the longest round, the worst-case
+    /// time to see a failure, to take over (after a crash, and when the peer's kernel still
+    /// answers), to fail back, the GARP schedule, the ARP probe rate, the damping (MIN_HOLD)
+    /// and what a lost link does.
     #[arg(long)]
     pub explain: bool,
 }
@@ -54,22 +79,50 @@ pub fn main() -> ExitCode {
     super::main(PROG, run)
 }
 
+/// The prefix vip-bind would give `addr` on `dev` now, when the kernel can tell.
+fn kernel_prefix(dev: &str, addr: IpAddr) -> Option<u8> {
+    let index = iface::index(dev).ok()?;
+    let mut sock = Socket::open().ok()?;
+    let entries = crate::addr::list(&mut sock, addr.is_ipv6()).ok()?;
+    Some(config::default_prefix(&entries, index, addr))
+}
+
 /// Validate the configuration; then check, print or explain it, or run the watcher.
 pub fn run(args: &Args) -> Result<u8> {
     let shown = args.config.display().to_string();
-    let text = std::fs::read_to_string(&args.config)
-        .map_err(|e| Error::sys(format!("read {shown}"), e))?;
-    let cfg = match config::parse(&text) {
+    let bytes = std::fs::read(&args.config).map_err(|e| {
+        Error::usage(format!(
+            "cannot read configuration '{shown}': {}",
+            os_reason(&e)
+        ))
+    })?;
+    // sh reads bytes: a byte that is not UTF-8 becomes U+FFFD, which no value accepts.
+    let text = String::from_utf8_lossy(&bytes);
+    let cfg = match config::parse_with(&text, &kernel_prefix) {
         Ok(cfg) => cfg,
         Err(problems) => {
+            let mut err = std::io::stderr().lock();
             for p in &problems {
-                eprintln!("{PROG}: {shown}:{}", p.why);
+                let _ = writeln!(err, "{PROG}: {}", p.show(&shown));
             }
             return Ok(exit::USAGE);
         }
     };
     if args.check_config {
         super::out(&format!("{shown}: ok"));
+        return Ok(exit::SUCCESS);
+    }
+    if args.print_config {
+        for line in cfg.print() {
+            super::out(&line);
+        }
+        return Ok(exit::SUCCESS);
+    }
+    if args.explain {
+        super::out(&shown);
+        for line in explain::explain(&cfg) {
+            super::out(&line);
+        }
         return Ok(exit::SUCCESS);
     }
     serve::serve(&cfg)

@@ -117,13 +117,14 @@ impl Table {
         }
     }
 
-    /// Is `spec` bound on interface `index` (named `dev`) as configured: its prefix, and its
-    /// label when it has one? The rule of `vip-bind --check IFACE[:LABEL] ADDR/PREFIX`.
+    /// Is `spec` bound on interface `index` (named `dev`) as configured: its prefix and its
+    /// label, each when it has one? The rule of `vip-bind --check IFACE[:LABEL] ADDR[/PREFIX]`
+    /// (no prefix written: any prefix, as vip-bind then picks one).
     pub fn bound_as(&self, index: u32, dev: &str, spec: &VipSpec) -> bool {
         self.entries.iter().any(|e| {
             e.index == index
                 && e.addr == spec.addr
-                && mismatch(e, Some(spec.prefix), spec.label.as_deref(), None, dev).is_none()
+                && mismatch(e, spec.prefix, spec.label.as_deref(), None, dev).is_none()
         })
     }
 
@@ -302,7 +303,7 @@ mod tests {
     fn spec(addr: &str, prefix: u8, label: Option<&str>) -> VipSpec {
         VipSpec {
             addr: addr.parse().unwrap(),
-            prefix,
+            prefix: Some(prefix),
             label: label.map(str::to_string),
             line: 1,
         }
@@ -333,6 +334,9 @@ mod tests {
         );
         assert!(t.bound_as(2, "eth0", &spec("2001:db8::2", 64, None)));
         assert!(t.bound_as(2, "eth0", &spec("198.51.100.4", 24, Some("eth0"))));
+        let mut any = spec("198.51.100.3", 24, None);
+        any.prefix = None;
+        assert!(t.bound_as(2, "eth0", &any), "no prefix written: any prefix");
         assert!(t.holds(2, "198.51.100.3".parse().unwrap()));
         assert!(!t.holds(2, "198.51.100.9".parse().unwrap()));
     }

@@ -11,11 +11,12 @@
 //! - `arpwatch`: the packet socket (filtered in the kernel) and what counts as a claim;
 //! - `announce`: pure, the announcement frames and the schedule of bursts, refreshes, probes;
 //! - `protocol`: pure, the lines written and the commands read;
-//! - `config`: the configuration the rest reads.
+//! - `config`: the configuration the rest reads (and `explain`, what `--explain` prints).
 
 pub mod announce;
 pub mod arpwatch;
 pub mod config;
+pub mod explain;
 pub mod kernel;
 pub mod probe;
 pub mod protocol;
