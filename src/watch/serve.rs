@@ -189,7 +189,8 @@ struct Watcher<'a> {
     next_round: Instant,
     rounds: u64,
     round: Option<Round>,
-    /// The last check line of each target, to write one only on a change.
+    /// The last check of each target (result, code, [`reason`]), to write a line only on a
+    /// change.
     last_check: [Option<(Check, String)>; 2],
     /// The last receive error of the packet socket, reported once until it changes.
     last_recv_error: Option<String>,
@@ -415,14 +416,15 @@ impl<'a> Watcher<'a> {
                 ),
             };
             let last = &mut self.last_check[index(target)];
-            if last.as_ref() != Some(&(check.clone(), detail.clone())) {
+            let key = (check.clone(), reason(&detail).to_string());
+            if last.as_ref() != Some(&key) {
                 self.out.line(&Line::Check {
                     n: round.n,
                     target,
                     check: check.clone(),
                     detail: detail.clone(),
                 })?;
-                *last = Some((check.clone(), detail));
+                *last = Some(key);
             }
             checks[index(target)] = Some(check);
         }
@@ -685,10 +687,48 @@ fn verdict(o: &Outcome) -> (Check, String) {
     )
 }
 
+/// What a check's detail says for deciding whether it changed: a timeout is one reason
+/// whatever phase it hit (the worker names the phase, `connect: timed out after 1s`; the
+/// watcher, when the deadline comes first, cannot), anything else is itself.
+fn reason(detail: &str) -> &str {
+    match detail.split_once(": ") {
+        Some((_, rest)) if rest.starts_with("timed out after ") => rest,
+        _ => detail,
+    }
+}
+
 /// A poll(2) timeout that ends at `deadline`, rounded up to the millisecond so that the loop
 /// never wakes just before it and spins.
 fn timeout_until(deadline: Instant) -> PollTimeout {
     let left = deadline.saturating_duration_since(Instant::now());
     let ms = left.as_micros().div_ceil(1000);
     PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_is_one_reason_whatever_the_phase() {
+        assert_eq!(reason("connect: timed out after 1s"), "timed out after 1s");
+        assert_eq!(reason("response: timed out after 1s"), "timed out after 1s");
+        assert_eq!(reason("timed out after 1s"), "timed out after 1s");
+        assert_eq!(reason("connection refused"), "connection refused");
+        assert_eq!(
+            reason("status 503, expected 200"),
+            "status 503, expected 200"
+        );
+        assert_eq!(reason("body: bad response: x"), "body: bad response: x");
+    }
+
+    #[test]
+    fn timeouts_round_up_to_the_millisecond() {
+        let now = Instant::now();
+        assert_eq!(timeout_until(now), PollTimeout::ZERO);
+        let t = timeout_until(now + Duration::from_micros(1500));
+        assert!(matches!(t.as_millis(), Some(1 | 2)), "{t:?}");
+        let far = timeout_until(now + Duration::from_secs(86_400 * 365));
+        assert_eq!(far, PollTimeout::MAX);
+    }
 }
