@@ -512,6 +512,9 @@ impl<'a> Watcher<'a> {
             let (n, kind) = match self.sock.try_recv(&mut self.frame) {
                 Ok(Some(got)) => got,
                 Ok(None) => break,
+                // IFACE went down (the kernel unhooks the socket and says so once; it hooks it
+                // again when IFACE comes up): the link line says it already.
+                Err(e) if e.raw_os_error() == Some(libc::ENETDOWN) => break,
                 Err(e) => {
                     let why = Error::sys(format!("receive on {}", self.cfg.iface), e).to_string();
                     if self.last_recv_error.as_ref() != Some(&why) {

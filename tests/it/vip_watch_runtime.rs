@@ -607,6 +607,11 @@ fn kernel_changes_are_reported_between_rounds() {
     );
     let (_, _, round) = w.wait_for(k, Duration::from_secs(5), is_round);
     assert_eq!(field(&round, "link"), Some("up"));
+    assert!(
+        w.lines().iter().all(|(_, l)| kind(l) != "error"),
+        "a link going down is not an error\n{}",
+        w.transcript()
+    );
     w.send("quit");
     assert_eq!(
         w.finish(false, Duration::from_secs(2)),
@@ -1116,6 +1121,118 @@ fn exit_on_quit_eof_a_closed_stdout_and_errors() {
     let other = Netns::new("noeth");
     let out = other.tool("vip-watch").arg("-c").arg(&path).expect(1);
     assert_eq!(out.stderr, "vip-watch: no such interface: eth0\n", "{out}");
+}
+
+/// A shell that stops reading (stuck, not dead) does not hang the watcher forever: once its
+/// output has not been read for 10 s, it ends with exit 1, saying why.
+#[test]
+fn a_reader_that_stops_reading_ends_the_watcher_after_10s() {
+    if !need_root() {
+        return;
+    }
+    let ns = crate::netns::single();
+    let text = conf(&["INTERVAL=0.5", "TIMEOUT=0.1"]);
+    let (mut w, stdout) = Watch::spawn(&text, |path| {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &ns.name])
+            .arg(bin("vip-watch"))
+            .arg("-c")
+            .arg(path);
+        c
+    });
+    // More error lines than a pipe holds, and nobody reads them.
+    let started = Instant::now();
+    for _ in 0..2000 {
+        w.send("bogus");
+    }
+    assert_eq!(
+        w.finish(false, Duration::from_secs(20)),
+        Some(1),
+        "{}",
+        w.transcript()
+    );
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(9), "gave up after {took:?}");
+    wait_until(Duration::from_secs(2), || {
+        !w.stderr.lock().expect("stderr").is_empty()
+    });
+    assert_eq!(
+        *w.stderr.lock().expect("stderr"),
+        "vip-watch: write to stdout: not read for 10s (is the supervisor stuck?)\n"
+    );
+    drop(stdout);
+}
+
+/// IFACE deleted: `link=down` and its VIPs not held, and no error; created again (a new index,
+/// a new MAC): `link=up`, and the watcher sends and receives on the new interface (a probe is
+/// answered by the new peer).
+#[test]
+fn an_iface_deleted_and_created_again_is_followed() {
+    if !need_root() {
+        return;
+    }
+    let ns = crate::netns::single();
+    ns.ip(&["addr", "add", &format!("{VIP1}/24"), "dev", "eth0"]);
+    ns.ip(&["addr", "add", &format!("{VIP2}/24"), "dev", "peer0"]);
+    let mut w = Watch::start(
+        &ns,
+        &conf(&["INTERVAL=0.3", "TIMEOUT=0.1", "DAD_TIMEOUT=0.3"]),
+    );
+    let probe = |w: &mut Watch| -> String {
+        let from = w.len();
+        w.send(&format!("probe {VIP2}"));
+        w.wait_for(from, Duration::from_secs(3), |l| kind(l) == "probe")
+            .2
+    };
+    let old = ns.mac("peer0");
+    assert_eq!(
+        probe(&mut w),
+        format!("probe vip={VIP2} result=taken mac={old}")
+    );
+
+    let from = w.len();
+    ns.ip(&["link", "del", "eth0"]);
+    let (i, _, down) = w.wait_for(from, Duration::from_secs(2), |l| kind(l) == "link");
+    assert_eq!(field(&down, "link"), Some("down"), "{}", w.transcript());
+    let (_, _, round) = w.wait_for(i, Duration::from_secs(2), is_round);
+    assert_eq!(field(&round, "held"), Some("-"), "{}", w.transcript());
+    assert!(
+        w.lines()[from..]
+            .iter()
+            .any(|(_, l)| *l == format!("vip vip={VIP1} held=no")),
+        "{}",
+        w.transcript()
+    );
+
+    let from = w.len();
+    ns.ip(&[
+        "link", "add", "eth0", "type", "veth", "peer", "name", "peer0",
+    ]);
+    ns.ip(&["addr", "add", &format!("{LB1}/24"), "dev", "eth0"]);
+    ns.ip(&["addr", "add", &format!("{GW}/24"), "dev", "peer0"]);
+    ns.ip(&["addr", "add", &format!("{VIP2}/24"), "dev", "peer0"]);
+    ns.ip(&["link", "set", "peer0", "up"]);
+    ns.ip(&["link", "set", "eth0", "up"]);
+    let (_, _, up) = w.wait_for(from, Duration::from_secs(3), |l| kind(l) == "link");
+    assert_eq!(
+        up,
+        "link link=up operstate=up carrier=1",
+        "{}",
+        w.transcript()
+    );
+    let new = ns.mac("peer0");
+    assert_ne!(new, old);
+    assert_eq!(
+        probe(&mut w),
+        format!("probe vip={VIP2} result=taken mac={new}"),
+        "{}",
+        w.transcript()
+    );
+    assert!(
+        w.lines().iter().all(|(_, l)| kind(l) != "error"),
+        "{}",
+        w.transcript()
+    );
 }
 
 /// Not a check: the watcher's CPU (utime + stime from /proc/PID/stat) over 10 s of rounds at
