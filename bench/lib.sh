@@ -59,7 +59,7 @@ build_release() {
     say "building: cargo build --release"
     (cd "$ROOT" && timeout 1800 cargo build --release --quiet) || die "cargo build --release failed"
     local b
-    for b in vip-bind vip-unbind garp httpcheck nginx-reload; do
+    for b in vip-bind vip-unbind garp httpcheck nginx-reload vip-watch; do
         install -m 0755 "$ROOT/target/release/$b" "$WORK/bin/$b"
     done
 }

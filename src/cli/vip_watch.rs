@@ -22,8 +22,12 @@ const PROG: &str = "vip-watch";
 /// page's EXIT STATUS shows both.
 pub const EXIT_NOTES: &[(u8, &str)] = &[
     (
+        exit::SUCCESS,
+        "With --check-config, --print-config or --explain: the configuration is valid.",
+    ),
+    (
         exit::USAGE,
-        "A bad flag, or a configuration with problems (each listed as FILE:LINE).",
+        "An unreadable configuration, or one with problems (each listed as FILE:LINE).",
     ),
     (exit::CONFLICT, super::NOT_USED),
 ];
@@ -58,10 +62,11 @@ pub struct Args {
     ///
     /// One line per key of vip-supervisor(8), in its order, whether the file sets it or not,
     /// then IFACE_LINE=N, the line that sets IFACE. Values are normalized: VIPs as
-    /// ADDR[/PREFIX][@IFACE:LABEL] (the prefix only when written), seconds in their shortest
-    /// form (0.25, 1), addresses as the library prints them. No value holds a newline, a
-    /// quote or a shell character. A configuration with problems prints them as
-    /// --check-config does, and nothing on standard output.
+    /// ADDR/PREFIX@IFACE:LABEL (the prefix only when written, the label only when given and in
+    /// its full form), seconds in their shortest form (0.25, 1), addresses as the library prints them
+    /// (2001:db8::2). No value holds a newline, a quote or a character a shell would expand:
+    /// the lines are for `read`, never to be sourced. A configuration with problems prints them
+    /// as --check-config does, and nothing on standard output.
     #[arg(long, conflicts_with = "explain")]
     pub print_config: bool,
     /// Validate, then print the worst-case detection and failover times the settings imply

@@ -10,6 +10,7 @@ const TOOLS: &[&str] = &[
     "httpcheck",
     "nginx-reload",
     "garp",
+    "vip-watch",
 ];
 
 /// Long flags (`--name`) mentioned in a text.

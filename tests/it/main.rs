@@ -14,4 +14,5 @@ mod man;
 mod nginx_reload;
 mod supervisor;
 mod vip_bind;
+mod vip_watch;
 mod vip_watch_runtime;

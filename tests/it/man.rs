@@ -44,6 +44,11 @@ const TOOLS: &[Tool] = &[
         cli::nginx_reload::command,
         cli::nginx_reload::EXIT_NOTES,
     ),
+    (
+        "vip-watch",
+        cli::vip_watch::command,
+        cli::vip_watch::EXIT_NOTES,
+    ),
 ];
 
 /// Escape plain text for roff: backslashes, hyphens (so they are not hyphenation points and copy

@@ -53,7 +53,7 @@ fn sup_in(ns: Option<&Netns>) -> Cmd {
 /// Where configuration checks run. The configurations name eth0 and the supervisor checks
 /// that it exists: as root, a namespace of our own that has one (`netns::single()`); else
 /// this namespace, which must have an eth0.
-fn conf_ns() -> Option<Netns> {
+pub(crate) fn conf_ns() -> Option<Netns> {
     crate::util::is_root().then(crate::netns::single)
 }
 
@@ -61,7 +61,7 @@ fn conf_ns() -> Option<Netns> {
 // Configuration, usage and documentation: no root, no binaries needed.
 
 /// A valid active-active configuration for lb1, one `KEY=VALUE` per entry.
-const VALID: &[&str] = &[
+pub(crate) const VALID: &[&str] = &[
     "IFACE=eth0",
     "GATEWAY=198.51.100.1",
     "OWN_VIPS=198.51.100.2/24",
@@ -72,7 +72,7 @@ const VALID: &[&str] = &[
 ];
 
 /// `VALID` with the keys in `drop` removed and `add` lines appended.
-fn variant(drop: &[&str], add: &[&str]) -> String {
+pub(crate) fn variant(drop: &[&str], add: &[&str]) -> String {
     let mut lines: Vec<String> = VALID
         .iter()
         .filter(|l| !drop.iter().any(|k| l.starts_with(&format!("{k}="))))
@@ -425,6 +425,65 @@ fn check_config_accepts_the_readme_configuration() {
     );
     let out = check_config(ns.as_ref(), dir.path(), "readme.conf", &text);
     assert_eq!(out.code, Some(0), "{out}");
+}
+
+/// The gateway is the target of every gateway-aimed announcement: an address garp refuses (not
+/// unicast) is refused by --check-config and at start, not by each announcement.
+#[test]
+fn check_config_refuses_a_gateway_garp_refuses() {
+    let ns = conf_ns();
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (i, gw) in ["0.0.0.0", "255.255.255.255", "224.0.0.1", "ff02::1"]
+        .iter()
+        .enumerate()
+    {
+        let text = variant(&["GATEWAY"], &[&format!("GATEWAY={gw}")]);
+        let out = check_config(ns.as_ref(), dir.path(), &format!("gw{i}.conf"), &text);
+        assert_eq!(out.code, Some(2), "{out}");
+        assert_eq!(out.stderr.lines().count(), 1, "{out}");
+        assert!(
+            out.stderr.contains(&format!(
+                ".conf:7: GATEWAY={gw}: garp: not a unicast address"
+            )),
+            "{out}"
+        );
+    }
+}
+
+/// The configuration is validated by vip-watch, the one validator: a supervisor that cannot
+/// find it does not start, and names it.
+#[test]
+fn the_configuration_is_validated_by_vip_watch() {
+    let ns = conf_ns();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    for tool in [
+        "vip-bind",
+        "vip-unbind",
+        "garp",
+        "httpcheck",
+        "nginx-reload",
+    ] {
+        std::os::unix::fs::symlink(crate::util::bin(tool), bin.join(tool)).expect("symlink");
+    }
+    let path = dir.path().join("ok.conf");
+    std::fs::write(&path, variant(&[], &[])).expect("write config");
+    let out = sup_in(ns.as_ref())
+        .env("VIPKIT_BIN", &bin)
+        .arg("-c")
+        .arg(&path)
+        .arg("--check-config")
+        .run();
+    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(
+        out.stderr.trim(),
+        format!(
+            "vip-supervisor: {}: not found or not executable (VIPKIT_BIN)",
+            bin.join("vip-watch").display()
+        ),
+        "{out}"
+    );
 }
 
 /// A missing interface is an error naming it (exit 1: it may exist later), in every mode.
@@ -2051,7 +2110,7 @@ fn a_persistent_probe_error_is_logged_once() {
     // with exit 2, its message changing after a while (when the file "later" exists).
     let fake = solo.dir.path().join("bin");
     std::fs::create_dir(&fake).expect("bin dir");
-    for t in ["vip-bind", "vip-unbind", "garp"] {
+    for t in ["vip-bind", "vip-unbind", "garp", "vip-watch"] {
         std::os::unix::fs::symlink(crate::util::bin(t), fake.join(t)).expect("symlink");
     }
     let later = solo.dir.path().join("later");

@@ -5,35 +5,7 @@
 //! before the first key is ignored. Unknown keys, keys set twice, comments after a value and
 //! lines that are not `KEY=VALUE` are problems, each naming its line.
 
-use super::Problem;
-
-/// Every key of man/vip-supervisor.8, in its order, with the default a file that does not set
-/// it gets (DESIGN.md's table).
-pub const KEYS: &[(&str, &str)] = &[
-    ("IFACE", ""),
-    ("GATEWAY", ""),
-    ("OWN_VIPS", ""),
-    ("PEER_VIPS", ""),
-    ("SELF_URL", ""),
-    ("PEER_URL", ""),
-    ("INTERVAL", "1"),
-    ("TIMEOUT", "1"),
-    ("RISE", "2"),
-    ("FALL", "2"),
-    ("MIN_HOLD", "0"),
-    ("GARP_COUNT", "3"),
-    ("GARP_INTERVAL", "0.2"),
-    ("GARP_REFRESH", "10"),
-    ("FAILBACK", "yes"),
-    ("DAD", "yes"),
-    ("DAD_TIMEOUT", "0.05"),
-    ("DAD_GRACE", "2"),
-    ("NGINX_RELOAD", "no"),
-    ("NGINX_PIDFILE", ""),
-    ("RELEASE_ON_EXIT", "yes"),
-    ("STATE_FILE", "/run/vip-supervisor.state"),
-    ("SYSLOG", "yes"),
-];
+use super::types::{KEYS, Problem};
 
 /// What a file set: for each of [`KEYS`], its value and line, if the file set it.
 #[derive(Debug, Default)]

@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::Problem;
 use super::file::Raw;
+use super::types::Problem;
 use crate::http::Target;
 use crate::iface;
 

@@ -1,6 +1,9 @@
 //! The validator as a whole: the supervisor's problems, in its words, and the tools' stricter
 //! parsers on top.
 
+use std::net::IpAddr;
+use std::path::PathBuf;
+
 use super::*;
 
 /// A valid active-active configuration for lb1 (the integration tests' `VALID`).

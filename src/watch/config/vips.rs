@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use super::rules::{Check, ip};
-use super::{PrefixOf, VipSpec};
+use super::types::{PrefixOf, VipSpec};
 use crate::addr::{self, Broadcast};
 
 /// The words of a list, split as the shell splits them (blanks, tabs).
