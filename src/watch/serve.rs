@@ -358,7 +358,7 @@ impl<'a> Watcher<'a> {
     fn start_round(&mut self, now: Instant) {
         self.rounds += 1;
         let n = self.rounds;
-        self.next_round = now + self.cfg.interval;
+        self.next_round = next_start(self.next_round, now, self.cfg.interval);
         let mut round = Round {
             n,
             deadline: now + self.cfg.timeout,
@@ -671,6 +671,14 @@ impl<'a> Watcher<'a> {
     }
 }
 
+/// When the round after one due at `due` and started at `now` is due: start to start on the
+/// schedule, so that waking a little late (poll(2) counts in milliseconds) does not add up
+/// round after round; after a round that ended past the next start, `INTERVAL` from now.
+fn next_start(due: Instant, now: Instant, interval: Duration) -> Instant {
+    let next = due + interval;
+    if next <= now { now + interval } else { next }
+}
+
 /// A check that did not answer in time.
 fn failed() -> Check {
     Check {
@@ -723,6 +731,18 @@ mod tests {
             "status 503, expected 200"
         );
         assert_eq!(reason("body: bad response: x"), "body: bad response: x");
+    }
+
+    #[test]
+    fn rounds_keep_their_schedule_when_woken_late() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        // Woken 1 ms late for a round due at t0: the next is still due at t0 + INTERVAL.
+        assert_eq!(next_start(t0, t0 + ms(1), ms(20)), t0 + ms(20));
+        assert_eq!(next_start(t0, t0, ms(20)), t0 + ms(20));
+        // A round that ran past the next start: the one after is INTERVAL from now.
+        assert_eq!(next_start(t0, t0 + ms(25), ms(20)), t0 + ms(45));
+        assert_eq!(next_start(t0, t0 + ms(20), ms(20)), t0 + ms(40));
     }
 
     #[test]

@@ -427,6 +427,37 @@ fn round_lines_follow_the_health_urls_within_timeout() {
     assert_eq!(threads_before, 3, "the main thread and one per URL");
 }
 
+/// Rounds start every INTERVAL on their schedule: over 2 s at INTERVAL=0.01, with checks
+/// that fail at once, about 200 rounds, not the ~6 % fewer that waking a little late each
+/// round (poll counts in milliseconds) would cost if each round were timed from its start.
+#[test]
+fn rounds_keep_their_schedule() {
+    if !need_root() {
+        return;
+    }
+    let ns = crate::netns::single();
+    let w = Watch::start(
+        &ns,
+        &conf(&[
+            "INTERVAL=0.01",
+            "TIMEOUT=0.01",
+            &format!("SELF_URL=http://{LB1}:81/"),
+            &format!("PEER_URL=http://{GW}:81/"),
+        ]),
+    );
+    let (first, t1, _) = w.wait_for(0, Duration::from_secs(5), is_round);
+    std::thread::sleep(Duration::from_millis(2100));
+    let rounds = w.lines()[first..]
+        .iter()
+        .filter(|(t, l)| is_round(l) && t.duration_since(t1) < Duration::from_secs(2))
+        .count();
+    assert!(
+        (195..=201).contains(&rounds),
+        "{rounds} rounds in 2 s at INTERVAL=0.01\n{}",
+        w.transcript()
+    );
+}
+
 /// A peer that accepts connections and never answers: every round is written TIMEOUT after it
 /// started (not later: the watcher stops waiting), with `peer=fail peer_code=000`, and its
 /// check line says it timed out.
