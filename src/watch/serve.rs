@@ -644,8 +644,13 @@ impl<'a> Watcher<'a> {
         }
     }
 
-    /// Send the burst packets and refreshes due at `now`.
+    /// Send the burst packets and refreshes due at `now`, after reading what the kernel has
+    /// queued: a VIP released a moment ago gets no more packets.
     fn send_due(&mut self, now: Instant) -> Result<()> {
+        if self.sched.next().is_none_or(|t| t > now) {
+            return Ok(());
+        }
+        self.read_kernel()?;
         let kernel = &self.kernel;
         let due = self.sched.due(now, |v| kernel.holds(v));
         for d in due {

@@ -67,6 +67,8 @@ struct Watch {
     child: Option<Child>,
     stdin: Option<ChildStdin>,
     lines: Arc<Mutex<Vec<(Instant, String)>>>,
+    /// While set, the reader thread stops reading (the watcher's writes then block).
+    paused: Arc<AtomicBool>,
     stderr: Arc<Mutex<String>>,
     readers: Vec<JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -94,9 +96,19 @@ impl Watch {
     fn start_with(text: &str, command: impl FnOnce(&std::path::Path) -> Command) -> Watch {
         let (mut w, stdout) = Watch::spawn(text, command);
         let lines = w.lines.clone();
+        let paused = w.paused.clone();
         w.readers.push(std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
+            let mut reader = BufReader::new(stdout);
+            loop {
+                while paused.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                let mut line = String::new();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                let line = line.trim_end_matches('\n').to_string();
                 lines.lock().expect("lines").push((Instant::now(), line));
             }
         }));
@@ -132,6 +144,7 @@ impl Watch {
             stdin: child.stdin.take(),
             child: Some(child),
             lines: Arc::new(Mutex::new(Vec::new())),
+            paused: Arc::new(AtomicBool::new(false)),
             stderr,
             readers,
             _dir: dir,
@@ -862,6 +875,59 @@ fn announce_points_the_gateway_here_and_stops_with_the_vip() {
     assert!(
         frames.iter().all(|(_, f)| f[..42] == want[..]),
         "nothing for {VIP2}: {frames:?}"
+    );
+}
+
+/// A VIP released while the watcher is busy (here: blocked on a shell that stopped reading)
+/// gets no more of its burst when the next packet falls due: the watcher reads the kernel's
+/// news before it sends, not only before it runs a command.
+#[test]
+fn a_vip_released_while_the_watcher_is_busy_gets_no_more_of_its_burst() {
+    if !need_root() {
+        return;
+    }
+    let t = Topo::new();
+    let mac1 = t.lb1.mac("eth0");
+    t.lb1
+        .ip(&["addr", "add", &format!("{VIP1}/24"), "dev", "eth0"]);
+    let mut w = Watch::start(
+        &t.lb1,
+        &conf(&[
+            "INTERVAL=1",
+            "TIMEOUT=0.1",
+            "GARP_COUNT=3",
+            "GARP_INTERVAL=0.5",
+        ]),
+    );
+    let cap = Capture::start(
+        &t.gw,
+        "p-lb1",
+        &format!("arp and ether src {mac1} and arp[14:4] = 0xc6336402"),
+    );
+    let from = w.len();
+    w.send(&format!("announce {VIP1} burst"));
+    w.wait_for(from, Duration::from_secs(2), |l| kind(l) == "announce");
+    // Stop reading and make the watcher write more than a pipe holds: it blocks on stdout
+    // with most of the commands still to answer.
+    w.paused.store(true, Ordering::Relaxed);
+    for _ in 0..3000 {
+        w.send("bogus");
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    t.lb1
+        .ip(&["addr", "del", &format!("{VIP1}/24"), "dev", "eth0"]);
+    // Past the burst's second packet (due 0.5 s after the first) and its third.
+    std::thread::sleep(Duration::from_millis(1200));
+    w.paused.store(false, Ordering::Relaxed);
+    w.wait_for(from, Duration::from_secs(5), |l| {
+        l == format!("vip vip={VIP1} held=no")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let frames = cap.frames();
+    assert_eq!(
+        frames.len(),
+        1,
+        "only the burst's first packet, before the release: {frames:?}"
     );
 }
 
