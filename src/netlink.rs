@@ -3,9 +3,15 @@
 //!
 //! No async runtime: every tool makes a handful of requests and exits. Receives have a deadline
 //! so a wedged kernel reply can never hang a failover script.
+//!
+//! A long-lived reader (vip-watch) also [subscribes](Socket::subscribe) the same socket to the
+//! kernel's notifications, like `ip monitor address link`: it then takes them with
+//! [`Socket::recv_pending`] when `poll(2)` says the socket is readable, and dumps with
+//! [`Socket::dump_keeping`], which keeps the notifications that arrive during the dump instead
+//! of dropping them.
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::Duration;
 
 use netlink_packet_core::{
@@ -18,6 +24,8 @@ use netlink_sys::{Socket as RawSocket, SocketAddr, protocols::NETLINK_ROUTE};
 const RECV_TIMEOUT: Duration = Duration::from_secs(2);
 /// Large enough for any single datagram of an address or route dump.
 const RECV_BUF: usize = 64 * 1024;
+/// Most datagrams [`Socket::recv_pending`] reads in one call.
+pub const PENDING_BATCHES: usize = 64;
 
 /// A connected, blocking NETLINK_ROUTE socket.
 pub struct Socket {
@@ -44,7 +52,7 @@ impl Socket {
     pub fn request(&mut self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<()> {
         let seq = self.send(msg, NLM_F_REQUEST | NLM_F_ACK | flags)?;
         loop {
-            for reply in self.recv_batch()? {
+            for reply in self.recv_batch(0)? {
                 if reply.header.sequence_number != seq {
                     continue;
                 }
@@ -63,7 +71,7 @@ impl Socket {
     pub fn get(&mut self, msg: RouteNetlinkMessage) -> io::Result<RouteNetlinkMessage> {
         let seq = self.send(msg, NLM_F_REQUEST)?;
         loop {
-            for reply in self.recv_batch()? {
+            for reply in self.recv_batch(0)? {
                 if reply.header.sequence_number != seq {
                     continue;
                 }
@@ -78,11 +86,37 @@ impl Socket {
 
     /// Send a dump request and collect every message of the reply.
     pub fn dump(&mut self, msg: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessage>> {
+        self.dump_inner(msg, None)
+    }
+
+    /// [`dump`](Socket::dump) on a [subscribed](Socket::subscribe) socket: the notifications
+    /// that arrive while the reply is read are appended to `events`, in order, instead of
+    /// being dropped, so that a reader which applies them after the dump misses no change.
+    pub fn dump_keeping(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        events: &mut Vec<RouteNetlinkMessage>,
+    ) -> io::Result<Vec<RouteNetlinkMessage>> {
+        self.dump_inner(msg, Some(events))
+    }
+
+    fn dump_inner(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        mut events: Option<&mut Vec<RouteNetlinkMessage>>,
+    ) -> io::Result<Vec<RouteNetlinkMessage>> {
         let seq = self.send(msg, NLM_F_REQUEST | NLM_F_DUMP)?;
         let mut out = Vec::new();
         loop {
-            for reply in self.recv_batch()? {
+            for reply in self.recv_batch(0)? {
                 if reply.header.sequence_number != seq {
+                    if let (Some(events), 0, NetlinkPayload::InnerMessage(m)) = (
+                        events.as_deref_mut(),
+                        reply.header.port_number,
+                        reply.payload,
+                    ) {
+                        events.push(m);
+                    }
                     continue;
                 }
                 match reply.payload {
@@ -95,8 +129,39 @@ impl Socket {
         }
     }
 
+    /// Join the rtnetlink multicast groups `groups` (`RTNLGRP_*` numbers), like `ip monitor`:
+    /// the kernel then sends a notification (sequence number 0) for every change in them.
+    pub fn subscribe(&mut self, groups: &[u32]) -> io::Result<()> {
+        for g in groups {
+            self.sock.add_membership(*g)?;
+        }
+        Ok(())
+    }
+
+    /// The notifications queued now, without waiting (empty when there are none), at most
+    /// [`PENDING_BATCHES`] datagrams of them so that a flood cannot hold the caller; it comes
+    /// back when the socket is still readable. An `ENOBUFS` error means the kernel dropped some
+    /// because the socket's buffer was full: the reader must dump again to learn the state.
+    pub fn recv_pending(&mut self) -> io::Result<Vec<RouteNetlinkMessage>> {
+        let mut out = Vec::new();
+        for _ in 0..PENDING_BATCHES {
+            let batch = match self.recv_batch(libc::MSG_DONTWAIT) {
+                Ok(b) => b,
+                Err(e) if e.raw_os_error() == Some(libc::ETIMEDOUT) => return Ok(out),
+                Err(e) => return Err(e),
+            };
+            for m in batch {
+                if let NetlinkPayload::InnerMessage(m) = m.payload {
+                    out.push(m);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn send(&mut self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<u32> {
-        self.seq = self.seq.wrapping_add(1);
+        // Notifications carry sequence number 0: no request of ours does.
+        self.seq = self.seq.wrapping_add(1).max(1);
         let mut header = NetlinkHeader::default();
         header.flags = flags;
         header.sequence_number = self.seq;
@@ -108,11 +173,15 @@ impl Socket {
         Ok(self.seq)
     }
 
-    /// Receive one datagram and parse every netlink message in it.
-    fn recv_batch(&mut self) -> io::Result<Vec<NetlinkMessage<RouteNetlinkMessage>>> {
+    /// Receive one datagram (`flags` for recv(2)) and parse every netlink message in it. No
+    /// datagram before the receive timeout, or none queued with `MSG_DONTWAIT`: ETIMEDOUT.
+    fn recv_batch(
+        &mut self,
+        flags: libc::c_int,
+    ) -> io::Result<Vec<NetlinkMessage<RouteNetlinkMessage>>> {
         self.buf.clear();
         self.buf.reserve(RECV_BUF);
-        let n = match self.sock.recv(&mut self.buf, 0) {
+        let n = match self.sock.recv(&mut self.buf, flags) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT));
@@ -132,6 +201,13 @@ impl Socket {
             messages.push(msg);
         }
         Ok(messages)
+    }
+}
+
+impl AsFd for Socket {
+    /// For `poll(2)`: readable when a reply or a notification is queued.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
     }
 }
 

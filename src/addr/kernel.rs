@@ -55,39 +55,43 @@ fn dump(sock: &mut Socket, family: AddressFamily) -> Result<Vec<Entry>> {
     let replies = sock
         .dump(RouteNetlinkMessage::GetAddress(req))
         .map_err(|e| Error::sys("list addresses", e))?;
-    let mut out = Vec::new();
-    for msg in replies {
-        let RouteNetlinkMessage::NewAddress(m) = msg else {
-            continue;
-        };
-        let mut entry = Entry {
-            index: m.header.index,
-            addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            prefix: m.header.prefix_len,
-            label: None,
-            broadcast: None,
-            secondary: m.header.flags.contains(AddressHeaderFlags::Secondary),
-        };
-        let mut local = None;
-        let mut address = None;
-        for attr in m.attributes {
-            match attr {
-                AddressAttribute::Local(a) => local = Some(a),
-                AddressAttribute::Address(a) => address = Some(a),
-                AddressAttribute::Label(l) => entry.label = Some(l),
-                AddressAttribute::Broadcast(b) => entry.broadcast = Some(b),
-                AddressAttribute::Flags(f) => {
-                    entry.secondary |= f.contains(AddressFlags::Secondary);
-                }
-                _ => {}
+    Ok(replies
+        .into_iter()
+        .filter_map(|msg| match msg {
+            RouteNetlinkMessage::NewAddress(m) => entry_of(m),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The [`Entry`] an address message describes (a dump's reply, or an `RTM_NEWADDR` /
+/// `RTM_DELADDR` notification, as `ip monitor address` prints them); None without an address.
+pub fn entry_of(m: AddressMessage) -> Option<Entry> {
+    let mut entry = Entry {
+        index: m.header.index,
+        addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        prefix: m.header.prefix_len,
+        label: None,
+        broadcast: None,
+        secondary: m.header.flags.contains(AddressHeaderFlags::Secondary),
+    };
+    let mut local = None;
+    let mut address = None;
+    for attr in m.attributes {
+        match attr {
+            AddressAttribute::Local(a) => local = Some(a),
+            AddressAttribute::Address(a) => address = Some(a),
+            AddressAttribute::Label(l) => entry.label = Some(l),
+            AddressAttribute::Broadcast(b) => entry.broadcast = Some(b),
+            AddressAttribute::Flags(f) => {
+                entry.secondary |= f.contains(AddressFlags::Secondary);
             }
+            _ => {}
         }
-        // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer on point-to-point links.
-        let Some(a) = local.or(address) else { continue };
-        entry.addr = a;
-        out.push(entry);
     }
-    Ok(out)
+    // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer on point-to-point links.
+    entry.addr = local.or(address)?;
+    Some(entry)
 }
 
 /// Add `vip` to interface `index` (named `dev`), like

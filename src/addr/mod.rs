@@ -32,7 +32,8 @@ pub use bind::Bind;
 pub use entry::{Entry, default_prefix, flushed_with, join_addrs};
 pub use execute::{Applied, execute, read_state};
 pub use kernel::{
-    CAP, add, del, is_absent, is_exists, list, list_all, name_of, promotes_secondaries, readd,
+    CAP, add, del, entry_of, is_absent, is_exists, list, list_all, name_of, promotes_secondaries,
+    readd,
 };
 pub use plan::{Link, Plan, State, Step};
 pub use route::{

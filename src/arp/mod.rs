@@ -6,6 +6,8 @@
 //!   `arping` sends (request, reply, RFC 5227 probe), [`Nd`] the IPv6 neighbour solicitation and
 //!   advertisement frames (`ndisc6`/`ndsend` equivalents) with their ICMPv6 checksum, and
 //!   [`answer_from`] says whether a received frame is another host answering for an address.
+//! - `filter`: pure. [`filter::claims`], the classic BPF program a watching socket attaches
+//!   so that the kernel queues only the frames that can claim a watched address.
 //! - `socket`: [`PacketSocket`], a thin `AF_PACKET` wrapper (the socket `arping` opens) used for
 //!   both families. Every raw system call of the module is there, behind its safe methods.
 //! - `engine`: [`execute`] sends a [`Plan`] on schedule (arping's `-c`/`-i`/`-w`) and, for a
@@ -17,6 +19,7 @@
 //! bytes on the wire, hop limit 255 included, are then exactly the ones our unit tests check.
 
 mod engine;
+pub mod filter;
 mod frame;
 mod socket;
 

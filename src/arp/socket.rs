@@ -3,11 +3,12 @@
 //! a `// SAFETY:` note. Of the frames it knows only the Ethernet header, to address them.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Instant;
 
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
 
+use super::filter::Insn;
 use super::frame::{ETH_HLEN, Mac, PacketType, be16, mac_at};
 
 /// A raw `AF_PACKET` socket on one interface, like the one `arping` opens.
@@ -60,6 +61,43 @@ impl PacketSocket {
                 self.fd.as_raw_fd(),
                 (&sll as *const libc::sockaddr_ll).cast(),
                 size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Let the kernel queue only the frames `prog` accepts (`SO_ATTACH_FILTER`, a classic BPF
+    /// program such as [`filter::claims`](super::filter::claims)). Attach it before
+    /// [`listen`](PacketSocket::listen): the socket then never queues a frame the filter
+    /// would have dropped.
+    pub fn set_filter(&self, prog: &[Insn]) -> io::Result<()> {
+        let mut code: Vec<libc::sock_filter> = prog
+            .iter()
+            .map(|i| libc::sock_filter {
+                code: i.code,
+                jt: i.jt,
+                jf: i.jf,
+                k: i.k,
+            })
+            .collect();
+        let len =
+            u16::try_from(code.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let fprog = libc::sock_fprog {
+            len,
+            filter: code.as_mut_ptr(),
+        };
+        // SAFETY: setsockopt with a pointer to a live sock_fprog and its size; its `filter`
+        // points at `len` live instructions, which the kernel copies before returning.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ATTACH_FILTER,
+                (&fprog as *const libc::sock_fprog).cast(),
+                size_of::<libc::sock_fprog>() as libc::socklen_t,
             )
         };
         if rc < 0 {
@@ -130,8 +168,9 @@ impl PacketSocket {
         }
     }
 
-    /// One frame if one is queued, without blocking.
-    fn try_recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, PacketType)>> {
+    /// One frame if one is queued, without blocking (for a caller that `poll(2)`s the socket
+    /// itself, through [`AsFd`]).
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, PacketType)>> {
         let mut sll = sockaddr_ll(0, 0, &[0; 6]);
         let mut len = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
         // SAFETY: recvfrom into a live buffer of buf.len() bytes, and a live sockaddr_ll whose
@@ -160,6 +199,13 @@ impl PacketSocket {
             _ => PacketType::Other,
         };
         Ok(Some((n as usize, kind)))
+    }
+}
+
+impl AsFd for PacketSocket {
+    /// For `poll(2)`: readable when a frame is queued.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 }
 

@@ -36,7 +36,9 @@ mod spec;
 mod tls;
 mod transport;
 
-pub use probe::{DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, MAX_REDIRECTS, Method, Probe, check};
+pub use probe::{
+    DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, MAX_REDIRECTS, Method, Probe, check, check_here,
+};
 pub use progress::{Outcome, Phase};
 pub use spec::{Header, MAX_HEAD, MAX_HEADER_LINE, STATUS_CODES, StatusSet, Target};
 pub use tls::{CA_BUNDLES, TlsOptions, load_certs};

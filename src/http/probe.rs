@@ -124,6 +124,19 @@ pub fn check(probe: &Probe) -> Outcome {
     }
 }
 
+/// [`check`] on the calling thread, without the watchdog thread `check` starts: bounded by
+/// ureq's global timeout (`probe.total`), the connect deadline and the socket deadlines, which
+/// cover every phase (a host name is resolved by ureq's resolver, which abandons a slow
+/// `getaddrinfo` at the deadline; an address literal needs no lookup). For a caller that keeps
+/// a long-lived thread per target and watches the deadline itself (vip-watch), so that a check
+/// every round starts no thread.
+pub fn check_here(probe: &Probe) -> Outcome {
+    let start = Instant::now();
+    let progress = Arc::new(Progress::new(start));
+    let failure = run(probe, &progress, start + probe.total);
+    progress.outcome(failure)
+}
+
 /// `PHASE: timed out after Ns`: where the check was when `deadline` (as given) passed.
 fn timed_out(phase: Phase, deadline: Duration) -> String {
     format!("{phase}: timed out after {}s", crate::secs::show(deadline))

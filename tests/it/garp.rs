@@ -5,11 +5,11 @@
 //! The gateway keeps Linux's default sysctls (arp_accept 0, locktime 1 s) unless a test says
 //! otherwise: with them, every announcement form updates an existing entry.
 
-use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::netns::{GW, LB1_6, Netns, Topo, VIP1, VIP2};
-use crate::util::{Bg, Cmd, Output, need_root, wait_until};
+use crate::capture::Capture;
+use crate::netns::{GW, LB1_6, Topo, VIP1, VIP2};
+use crate::util::{Cmd, Output, child_of, need_root, others_in_pid_ns, wait_until};
 
 /// Fixed MACs, so that expected frames can be written out byte by byte.
 const MAC1: &str = "02:00:5e:10:00:04";
@@ -176,85 +176,6 @@ fn ipv6_unsolicited_na_moves_the_gateway_entry() {
         "gateway still maps {VIP6} to {:?}",
         t.gw.neigh(VIP6)
     );
-}
-
-/// tcpdump writing to a file in the gateway namespace, ready when the file has its header.
-struct Capture {
-    bg: Bg,
-    file: tempfile::NamedTempFile,
-    ns: String,
-}
-
-impl Capture {
-    fn start(ns: &Netns, dev: &str, filter: &str) -> Capture {
-        let file = tempfile::NamedTempFile::new().expect("temp file");
-        let path = file.path().to_string_lossy().into_owned();
-        let bg = ns
-            .cmd("tcpdump")
-            .args([
-                "-i",
-                dev,
-                "-n",
-                "--immediate-mode",
-                "-U",
-                "-w",
-                &path,
-                filter,
-            ])
-            .spawn();
-        let ready = wait_until(Duration::from_secs(5), || {
-            std::fs::metadata(file.path()).is_ok_and(|m| m.len() >= 24)
-        });
-        assert!(ready, "tcpdump did not start: {}", bg.kill());
-        Capture {
-            bg,
-            file,
-            ns: ns.name.clone(),
-        }
-    }
-
-    /// Stop after a short settle and return the frames: (epoch seconds, bytes).
-    fn frames(self) -> Vec<(f64, Vec<u8>)> {
-        std::thread::sleep(Duration::from_millis(300));
-        // SIGTERM, not SIGKILL: tcpdump then hands over what its capture ring still holds.
-        self.bg.signal(nix::sys::signal::Signal::SIGTERM);
-        let dump = self.bg.finish(Duration::from_secs(5));
-        assert!(!dump.timed_out, "tcpdump did not stop\n{dump}");
-        let out = Cmd::in_ns(&self.ns, "tcpdump")
-            .args(["-r", &path_str(self.file.path()), "-n", "-tt", "-xx"])
-            .ok();
-        parse_xx(&out.stdout)
-    }
-}
-
-fn path_str(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
-
-/// Parse `tcpdump -tt -xx` output: a header line starting with the timestamp, then
-/// `\t0x0000:  ffff ffff ...` lines.
-fn parse_xx(text: &str) -> Vec<(f64, Vec<u8>)> {
-    let mut frames: Vec<(f64, Vec<u8>)> = Vec::new();
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        if let Some(rest) = trimmed.strip_prefix("0x") {
-            let hex: String = rest
-                .split_once(':')
-                .map(|(_, h)| h)
-                .unwrap_or("")
-                .split_whitespace()
-                .collect();
-            let frame = &mut frames.last_mut().expect("hex before header").1;
-            frame.extend(
-                (0..hex.len())
-                    .step_by(2)
-                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")),
-            );
-        } else if let Some(Ok(ts)) = line.split_whitespace().next().map(str::parse::<f64>) {
-            frames.push((ts, Vec::new()));
-        }
-    }
-    frames
 }
 
 fn hex(s: &str) -> Vec<u8> {
@@ -611,37 +532,6 @@ fn labelled_vips_are_addresses_of_their_interface() {
     assert!(out.stderr.contains("eth0:"), "{out}");
 }
 
-/// The processes in the PID namespace of `pid`, other than `pid` itself: (pid, state).
-fn others_in_pid_ns(pid: i32) -> Vec<(i32, String)> {
-    let ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).expect("pid namespace");
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Some(p) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if p == pid
-            || std::fs::read_link(format!("/proc/{p}/ns/pid"))
-                .ok()
-                .as_ref()
-                != Some(&ns)
-        {
-            continue;
-        }
-        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
-        let state = stat
-            .rsplit_once(") ")
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .unwrap_or("?")
-            .to_string();
-        out.push((p, state));
-    }
-    out
-}
-
 /// A tool leaves no process behind: under an init that never reaps (a container whose PID 1 is
 /// not a reaper), every garp call would otherwise leave a zombie.
 #[test]
@@ -688,19 +578,4 @@ fn garp_leaves_no_process_behind_where_init_does_not_reap() {
         "left behind in the PID namespace: {left:?}"
     );
     drop(unshare);
-}
-
-/// The first child of `pid` found in /proc, if any.
-fn child_of(pid: i32) -> Option<i32> {
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
-        let p: i32 = e.file_name().to_str()?.parse().ok()?;
-        let status = std::fs::read_to_string(format!("/proc/{p}/status")).ok()?;
-        let ppid: i32 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("PPid:"))?
-            .trim()
-            .parse()
-            .ok()?;
-        (ppid == pid).then_some(p)
-    })
 }

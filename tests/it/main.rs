@@ -1,6 +1,7 @@
 //! vipkit's one integration-test binary. Each module tests one tool against the real kernel,
 //! inside network namespaces built by `netns`.
 
+mod capture;
 mod netns;
 mod nginx;
 mod util;
@@ -14,3 +15,4 @@ mod nginx_reload;
 mod supervisor;
 mod vip_bind;
 mod vip_watch;
+mod vip_watch_runtime;

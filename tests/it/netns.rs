@@ -125,6 +125,17 @@ impl Drop for Netns {
     }
 }
 
+/// Move the calling thread (only it) into network namespace `name`: for a test server or
+/// client that runs on a thread of the test.
+pub fn enter(name: &str) {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(format!("/run/netns/{name}")).expect("open /run/netns entry");
+    // SAFETY: setns(2) on a valid namespace fd switches only this thread's network namespace;
+    // no memory is shared with the kernel beyond the fd, which outlives the call.
+    let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns {name}: {}", std::io::Error::last_os_error());
+}
+
 /// The DESIGN.md topology: `gw` (bridge `br0`, .1), `lb1` (`eth0`, .4), `lb2` (`eth0`, .5).
 /// In `gw`, the bridge ports are `p-lb1` and `p-lb2`; taking one down is a host crash.
 /// IPv6 addresses 2001:db8::1/4/5 (/64, nodad) are added too.

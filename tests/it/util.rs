@@ -317,3 +317,49 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// The processes in the PID namespace of `pid`, other than `pid` itself: (pid, state).
+pub fn others_in_pid_ns(pid: i32) -> Vec<(i32, String)> {
+    let ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).expect("pid namespace");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(p) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if p == pid
+            || std::fs::read_link(format!("/proc/{p}/ns/pid"))
+                .ok()
+                .as_ref()
+                != Some(&ns)
+        {
+            continue;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .unwrap_or("?")
+            .to_string();
+        out.push((p, state));
+    }
+    out
+}
+
+/// The first child of `pid` found in /proc, if any.
+pub fn child_of(pid: i32) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let p: i32 = e.file_name().to_str()?.parse().ok()?;
+        let status = std::fs::read_to_string(format!("/proc/{p}/status")).ok()?;
+        let ppid: i32 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("PPid:"))?
+            .trim()
+            .parse()
+            .ok()?;
+        (ppid == pid).then_some(p)
+    })
+}
