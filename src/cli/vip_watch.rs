@@ -23,11 +23,19 @@ const PROG: &str = "vip-watch";
 pub const EXIT_NOTES: &[(u8, &str)] = &[
     (
         exit::SUCCESS,
-        "With --check-config, --print-config or --explain: the configuration is valid.",
+        "With --check-config, --print-config or --explain: the configuration is valid. Watching: told to quit, or its standard input closed.",
+    ),
+    (
+        exit::FAILURE,
+        "Watching: standard output closed, or left unread (the shell is gone or stuck; see docs/vip-watch.md); IFACE missing; a socket failed.",
     ),
     (
         exit::USAGE,
         "An unreadable configuration, or one with problems (each listed as FILE:LINE).",
+    ),
+    (
+        exit::NOPERM,
+        "Watching needs CAP_NET_RAW for its packet socket; it changes no address, so it needs no CAP_NET_ADMIN.",
     ),
     (exit::CONFLICT, super::NOT_USED),
 ];

@@ -162,6 +162,16 @@ fn a_changed_help_text_is_caught() {
 }
 
 #[test]
+fn every_tool_has_at_most_one_note_per_code() {
+    for (tool, _, notes) in TOOLS {
+        for code in vipkit::exit::TABLE {
+            let n = notes.iter().filter(|(c, _)| *c == code.code).count();
+            assert!(n <= 1, "{tool}: {n} EXIT_NOTES for code {}", code.code);
+        }
+    }
+}
+
+#[test]
 fn roff_escapes_what_would_be_requests() {
     assert_eq!(roff_text(".x -y \\z"), r"\&.x \-y \ez");
     assert_eq!(roff_text("a\n'b"), "a\n\\&'b");
