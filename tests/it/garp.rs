@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::capture::Capture;
 use crate::netns::{GW, LB1_6, Topo, VIP1, VIP2};
-use crate::util::{Cmd, Output, child_of, need_root, others_in_pid_ns, wait_until};
+use crate::util::{Cmd, Output, need_root, others_in_pid_ns, wait_until};
 
 /// Fixed MACs, so that expected frames can be written out byte by byte.
 const MAC1: &str = "02:00:5e:10:00:04";
@@ -543,21 +543,7 @@ fn garp_leaves_no_process_behind_where_init_does_not_reap() {
     t.lb2
         .ip(&["addr", "add", &format!("{VIP1}/24"), "dev", "eth0"]);
     // `sleep` as PID 1 of a new PID namespace (inside lb2's network namespace) reaps nothing.
-    let unshare = t
-        .lb2
-        .cmd("unshare")
-        .args(["--pid", "--fork", "sleep", "60"])
-        .timeout(Duration::from_secs(70))
-        .spawn();
-    let parent = unshare.pid() as i32;
-    let mut init = 0;
-    assert!(
-        wait_until(Duration::from_secs(5), || {
-            init = child_of(parent).unwrap_or(0);
-            init != 0
-        }),
-        "the namespace's init did not start"
-    );
+    let (unshare, init) = crate::util::non_reaping_init(&t.lb2, 60);
     let garp = crate::util::bin("garp");
     for args in [
         &["-I", "eth0", "-c", "2", "-i", "0", "-s", VIP1, GW][..],

@@ -349,6 +349,27 @@ pub fn others_in_pid_ns(pid: i32) -> Vec<(i32, String)> {
     out
 }
 
+/// A new PID namespace inside network namespace `ns` whose init is `sleep SECS`, which reaps
+/// nothing (many containers' PID 1): what a tool leaves behind there stays, as a zombie. The
+/// `unshare` process (dropped: killed) and the namespace's init, for `nsenter -t INIT -p`.
+pub fn non_reaping_init(ns: &crate::netns::Netns, secs: u64) -> (Bg, i32) {
+    let unshare = ns
+        .cmd("unshare")
+        .args(["--pid", "--fork", "sleep", &secs.to_string()])
+        .timeout(Duration::from_secs(secs + 10))
+        .spawn();
+    let parent = unshare.pid() as i32;
+    let mut init = 0;
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            init = child_of(parent).unwrap_or(0);
+            init != 0
+        }),
+        "the namespace's init did not start"
+    );
+    (unshare, init)
+}
+
 /// The first child of `pid` found in /proc, if any.
 pub fn child_of(pid: i32) -> Option<i32> {
     std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {

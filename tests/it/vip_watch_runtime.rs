@@ -1018,21 +1018,7 @@ fn sixty_seconds_of_rounds_and_announcements_leave_no_zombie() {
     t.lb1
         .ip(&["addr", "add", &format!("{VIP1}/24"), "dev", "eth0"]);
     // `sleep` as PID 1 of a new PID namespace (inside lb1's network namespace) reaps nothing.
-    let unshare = t
-        .lb1
-        .cmd("unshare")
-        .args(["--pid", "--fork", "sleep", "120"])
-        .timeout(Duration::from_secs(130))
-        .spawn();
-    let parent = unshare.pid() as i32;
-    let mut init = 0;
-    assert!(
-        wait_until(Duration::from_secs(5), || {
-            init = child_of(parent).unwrap_or(0);
-            init != 0
-        }),
-        "the namespace's init did not start"
-    );
+    let (unshare, init) = crate::util::non_reaping_init(&t.lb1, 120);
     let text = conf(&[
         "INTERVAL=0.05",
         "TIMEOUT=0.05",
