@@ -139,7 +139,20 @@ pub fn check_here(probe: &Probe) -> Outcome {
 
 /// `PHASE: timed out after Ns`: where the check was when `deadline` (as given) passed.
 fn timed_out(phase: Phase, deadline: Duration) -> String {
-    format!("{phase}: timed out after {}s", crate::secs::show(deadline))
+    format!("{phase}: {}", timeout_text(deadline))
+}
+
+/// `timed out after Ns`: a check's failure when `deadline` (as given) passed, without the
+/// phase (for a caller whose own deadline came first, and does not know the phase).
+pub fn timeout_text(deadline: Duration) -> String {
+    format!("timed out after {}s", crate::secs::show(deadline))
+}
+
+/// The phase-free part of a failure reason that is a timeout (`timed out after 2s` from
+/// `connect: timed out after 2s`, or from itself); None for any other reason.
+pub fn timeout_of(reason: &str) -> Option<&str> {
+    let rest = reason.split_once(": ").map_or(reason, |(_, rest)| rest);
+    rest.starts_with("timed out after ").then_some(rest)
 }
 
 /// The request itself; returns why it failed, or None.
@@ -266,6 +279,19 @@ fn describe(e: &ureq::Error, phase: Phase, probe: &Probe) -> String {
 mod tests {
     use super::*;
     use crate::http::spec::HeadTooLarge;
+
+    #[test]
+    fn a_timeout_is_recognised_whatever_its_phase() {
+        let d = Duration::from_millis(300);
+        assert_eq!(timeout_text(d), "timed out after 0.3s");
+        assert_eq!(
+            timeout_of(&timed_out(Phase::Connect, d)),
+            Some("timed out after 0.3s")
+        );
+        assert_eq!(timeout_of(&timeout_text(d)), Some("timed out after 0.3s"));
+        assert_eq!(timeout_of("connection refused"), None);
+        assert_eq!(timeout_of("status 503, expected 200"), None);
+    }
 
     #[test]
     fn timeouts_name_the_phase_and_the_deadline() {

@@ -174,7 +174,7 @@ impl Rounds {
             let (check, detail) = match std::mem::replace(round.slot(target), Slot::Off) {
                 Slot::Off => continue,
                 Slot::Done(c, d) => (c, d),
-                Slot::Running => (failed(), format!("timed out after {timeout}s")),
+                Slot::Running => (failed(), crate::http::timeout_text(self.timeout)),
                 Slot::Queued => (
                     failed(),
                     format!("the previous check is still running after {timeout}s"),
@@ -235,10 +235,7 @@ fn verdict(o: &Outcome) -> (Check, String) {
 /// whatever phase it hit (the worker names the phase, `connect: timed out after 1s`; the
 /// watcher, when the deadline comes first, cannot), anything else is itself.
 fn reason(detail: &str) -> &str {
-    match detail.split_once(": ") {
-        Some((_, rest)) if rest.starts_with("timed out after ") => rest,
-        _ => detail,
-    }
+    crate::http::timeout_of(detail).unwrap_or(detail)
 }
 
 #[cfg(test)]
