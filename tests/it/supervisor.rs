@@ -2453,7 +2453,9 @@ fn a_duplicate_that_goes_while_the_own_probe_fails_is_still_re_announced() {
     if !need_root() {
         return;
     }
-    let mut lab = Lab::new(Mode::Standby, &[("FALL", "5")]);
+    // A duplicate bound silently (no announcement) is found by the probe a supervisor sends
+    // for a VIP it holds once in a little over GARP_REFRESH (2.4 s here), not every round.
+    let mut lab = Lab::new(Mode::Standby, &[("FALL", "5"), ("GARP_REFRESH", "1")]);
     let server = TestServer::start(lab.lb(1), 8081);
     lab.set(1, "SELF_URL", &format!("http://{LB1}:8081/"));
     lab.start(1);
@@ -2462,7 +2464,7 @@ fn a_duplicate_that_goes_while_the_own_probe_fails_is_still_re_announced() {
         .tool("vip-bind")
         .args(["eth0", &format!("{VIP1}/24")])
         .ok();
-    if !wait_until(Duration::from_secs(3), || {
+    if !wait_until(Duration::from_secs(4), || {
         !lab.events(1, "event=duplicate ").is_empty()
     }) {
         lab.fail("lb1 did not see the duplicate");
@@ -2784,10 +2786,10 @@ fn vips_alone_on_their_interface_are_released() {
     }
     // Healthy again: both come back; SIGTERM releases both.
     server.set(Behaviour::Healthy);
-    assert!(
-        wait_until(Duration::from_secs(5), || held(&[a, b])),
-        "not both retaken"
-    );
+    if !wait_until(Duration::from_secs(5), || held(&[a, b])) {
+        let out = sup.kill();
+        panic!("not both retaken\n{out}");
+    }
     sup.signal(Signal::SIGTERM);
     let out = sup.finish(Duration::from_secs(10));
     assert_eq!(out.code, Some(0), "{out}");
