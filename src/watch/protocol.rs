@@ -117,6 +117,8 @@ pub enum Line {
     },
     /// Another MAC claimed a VIP (ARP or NA): `duplicate vip=ADDR mac=MAC held=yes|no`.
     Duplicate { vip: IpAddr, mac: Mac, held: bool },
+    /// Another MAC probed for a VIP (ARP from 0.0.0.0, NS from ::): `query vip=ADDR mac=MAC`.
+    Query { vip: IpAddr, mac: Mac },
     /// The answer to `probe VIP`: `probe vip=ADDR result=free|taken mac=MAC|-`.
     Probe { vip: IpAddr, taken: Option<Mac> },
     /// An announcement started (its first packet sent):
@@ -226,6 +228,7 @@ impl fmt::Display for Line {
                 mac_to_string(mac),
                 yes(*held)
             ),
+            Line::Query { vip, mac } => write!(f, "query vip={vip} mac={}", mac_to_string(mac)),
             Line::Probe { vip, taken } => match taken {
                 None => write!(f, "probe vip={vip} result=free mac=-"),
                 Some(mac) => write!(f, "probe vip={vip} result=taken mac={}", mac_to_string(mac)),
@@ -395,6 +398,13 @@ mod tests {
                     held: true,
                 },
                 "duplicate vip=198.51.100.3 mac=02:00:5e:10:00:05 held=yes",
+            ),
+            (
+                Line::Query {
+                    vip: ip("2001:db8::2"),
+                    mac: MAC,
+                },
+                "query vip=2001:db8::2 mac=02:00:5e:10:00:05",
             ),
             (
                 Line::Probe {

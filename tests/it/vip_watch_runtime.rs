@@ -1,8 +1,8 @@
 //! vip-watch's runtime (`vip-watch -c FILE`, the supervisor's senses) end to end, in the
 //! DESIGN.md test network: round lines follow the health URLs, kernel changes are reported
-//! between rounds, other hosts' claims are seen passively, `announce` moves the gateway's
-//! neighbour entry, `probe` answers free or taken, nothing is left behind where init does not
-//! reap, and nothing is sent in steady state. The watcher is driven as the shell will drive it:
+//! between rounds, other hosts' claims and probes are seen passively, `announce` moves the
+//! gateway's neighbour entry, `probe` answers free or taken, nothing is left behind where init
+//! does not reap, nothing is sent in steady state, and a loop that stalls is ended. The watcher is driven as the shell will drive it:
 //! commands on its stdin, its stdout read line by line (each line timestamped on arrival).
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -437,7 +437,10 @@ fn round_lines_follow_the_health_urls_within_timeout() {
         "threads changed over the rounds\n{}",
         w.transcript()
     );
-    assert_eq!(threads_before, 3, "the main thread and one per URL");
+    assert_eq!(
+        threads_before, 4,
+        "the main thread, the watchdog and one per URL"
+    );
 }
 
 /// Rounds start every INTERVAL on their schedule: over 2 s at INTERVAL=0.01, with checks
@@ -523,7 +526,7 @@ fn a_hung_peer_costs_each_round_timeout_and_no_more() {
         "{}",
         checks[0]
     );
-    assert_eq!(threads(pid), 3, "no thread per round while checks time out");
+    assert_eq!(threads(pid), 4, "no thread per round while checks time out");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -746,6 +749,104 @@ fn another_hosts_claim_of_a_vip_is_reported_as_a_duplicate() {
         .filter(|l| dup(l))
         .collect();
     assert!(extra.is_empty(), "{extra:?}\n{}", w.transcript());
+}
+
+/// Another host probing for a VIP (the releasing supervisor's `probe`, `garp -D`, the kernel's
+/// DAD when the peer binds an IPv6 VIP) is a `query` line with its MAC, at once and at most
+/// once a second for the same VIP and MAC; IPv6 probes arrive because the watcher joins each
+/// IPv6 VIP's solicited-node group (for as long as it runs). Not queries: this watcher's own
+/// probes, and a client resolving the VIP (ARP or NS from a real address).
+#[test]
+fn another_hosts_probe_for_a_vip_is_reported_as_a_query() {
+    if !need_root() {
+        return;
+    }
+    let t = Topo::new();
+    // Its solicited-node group, ff02::1:ff03:7, is none of lb1's own addresses'.
+    let vip6 = "2001:db8::3:7";
+    let group = "ff02::1:ff03:7";
+    let mac2 = t.lb2.mac("eth0");
+    let groups = |ns: &Netns| ns.ip(&["maddr", "show", "dev", "eth0"]).stdout;
+    assert!(!groups(&t.lb1).contains(group), "{}", groups(&t.lb1));
+    let mut w = Watch::start(
+        &t.lb1,
+        &conf(&[
+            "INTERVAL=0.5",
+            "TIMEOUT=0.2",
+            "DAD_TIMEOUT=0.2",
+            &format!("PEER_VIPS={VIP2}/24 {vip6}/64"),
+        ]),
+    );
+    assert!(
+        groups(&t.lb1).contains(group),
+        "the group is joined\n{}",
+        groups(&t.lb1)
+    );
+    let query = |l: &str| kind(l) == "query";
+    let dad = |args: &[&str]| {
+        t.lb2
+            .tool("garp")
+            .args(["-q", "-D", "-I", "eth0"])
+            .args(args)
+            .run();
+    };
+
+    // Three probes 0.1 s apart (what a supervisor that just released VIP2 sends, or
+    // `garp -D`): one line, with lb2's MAC.
+    let from = w.len();
+    dad(&["-c", "3", "-i", "0.1", "-w", "0.3", VIP2]);
+    let (i, _, line) = w.wait_for(from, Duration::from_secs(2), query);
+    assert_eq!(line, format!("query vip={VIP2} mac={mac2}"));
+    let n = w.lines()[from..].iter().filter(|(_, l)| query(l)).count();
+    assert_eq!(n, 1, "three probes within a second\n{}", w.transcript());
+
+    // IPv6: an NS from :: for the VIP, to its solicited-node group.
+    dad(&["-w", "0.2", vip6]);
+    let (i, _, line) = w.wait_for(i + 1, Duration::from_secs(2), query);
+    assert_eq!(line, format!("query vip={vip6} mac={mac2}"));
+
+    // Not queries: our own probes (free: nobody holds them), a client resolving VIP2 and vip6
+    // (the gateway's "who-has VIP2 tell GW", an NS from GW6), nor probes for other addresses.
+    std::thread::sleep(Duration::from_millis(1100));
+    let from = i + 1;
+    for vip in [VIP2, vip6] {
+        let at = w.len();
+        w.send(&format!("probe {vip}"));
+        let (_, _, line) = w.wait_for(at, Duration::from_secs(2), |l| kind(l) == "probe");
+        assert_eq!(line, format!("probe vip={vip} result=free mac=-"));
+    }
+    for (flag, vip) in [("-4", VIP2), ("-6", vip6)] {
+        let out =
+            t.gw.cmd("ping")
+                .args([flag, "-c", "1", "-W", "1", vip])
+                .timeout(Duration::from_secs(5))
+                .run();
+        assert_ne!(out.code, Some(0), "nobody holds {vip}: {out}");
+    }
+    dad(&["-w", "0.2", "198.51.100.9"]);
+    dad(&["-w", "0.2", "2001:db8::9"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let extra: Vec<String> = w.lines()[from..]
+        .iter()
+        .map(|(_, l)| l.clone())
+        .filter(|l| query(l) || kind(l) == "duplicate")
+        .collect();
+    assert!(extra.is_empty(), "{extra:?}\n{}", w.transcript());
+
+    // The peer binding vip6 the ordinary way: the kernel's DAD probe is a query too.
+    let from = w.len();
+    t.lb2
+        .ip(&["addr", "add", &format!("{vip6}/64"), "dev", "eth0"]);
+    let (_, _, line) = w.wait_for(from, Duration::from_secs(4), query);
+    assert_eq!(line, format!("query vip={vip6} mac={mac2}"));
+
+    w.send("quit");
+    assert_eq!(w.finish(false, Duration::from_secs(3)), Some(0));
+    assert!(
+        !groups(&t.lb1).contains(group),
+        "the group is left with the watcher\n{}",
+        groups(&t.lb1)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1006,7 +1107,7 @@ fn probe_answers_free_or_taken() {
 
 /// Under a PID 1 that never reaps (a container's), 60 s of rounds (INTERVAL=0.05, both URLs
 /// healthy), a GARP burst, a probe and refreshes every half second leave nothing behind: the
-/// watcher starts no process, and its threads stay the main one and one per URL.
+/// watcher starts no process, and its threads stay the main one, the watchdog and one per URL.
 #[test]
 fn sixty_seconds_of_rounds_and_announcements_leave_no_zombie() {
     if !need_root() {
@@ -1039,7 +1140,7 @@ fn sixty_seconds_of_rounds_and_announcements_leave_no_zombie() {
     let watcher = child_of(w.pid()).expect("the watcher under nsenter");
     w.send(&format!("refresh {VIP1} on"));
     let threads_at_start = threads(watcher);
-    assert_eq!(threads_at_start, 3, "main and one per URL");
+    assert_eq!(threads_at_start, 4, "main, the watchdog and one per URL");
     let start = Instant::now();
     let mut checks = 0;
     while start.elapsed() < Duration::from_secs(60) {
@@ -1244,6 +1345,51 @@ fn a_reader_that_stops_reading_ends_the_watcher_after_10s() {
         "vip-watch: write to stdout: not read for 10s (is the supervisor stuck?)\n"
     );
     drop(stdout);
+}
+
+/// A watcher whose main loop stops writing rounds (here made to sleep for ever after round 3
+/// by a test-only variable) is ended by its watchdog: exit 1 with one stderr line, once no
+/// round came for max(5 s, 4 × max(INTERVAL, TIMEOUT)), 5 s here; the shell sees the end of
+/// its input instead of waiting for ever.
+#[test]
+fn a_watcher_whose_loop_stalls_ends_after_no_round_for_5s() {
+    if !need_root() {
+        return;
+    }
+    let ns = crate::netns::single();
+    let text = conf(&["INTERVAL=0.1", "TIMEOUT=0.1"]);
+    let mut w = Watch::start_with(&text, |path| {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &ns.name])
+            .arg(bin("vip-watch"))
+            .arg("-c")
+            .arg(path)
+            .env("VIPKIT_WATCH_TEST_STALL", "1");
+        c
+    });
+    let (_, third, _) = w.wait_for(0, Duration::from_secs(5), |l| {
+        is_round(l) && field(l, "n") == Some("3")
+    });
+    assert_eq!(
+        w.finish(false, Duration::from_secs(15)),
+        Some(1),
+        "{}",
+        w.transcript()
+    );
+    let took = third.elapsed();
+    assert!(
+        took >= Duration::from_millis(4900),
+        "ended {took:?} after round 3"
+    );
+    wait_until(Duration::from_secs(2), || {
+        !w.stderr.lock().expect("stderr").is_empty()
+    });
+    assert_eq!(
+        *w.stderr.lock().expect("stderr"),
+        "vip-watch: stalled: no round for 5s\n"
+    );
+    let rounds = w.lines().iter().filter(|(_, l)| is_round(l)).count();
+    assert_eq!(rounds, 3, "{}", w.transcript());
 }
 
 /// IFACE deleted: `link=down` and its VIPs not held, and no error; created again (a new index,

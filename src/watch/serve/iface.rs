@@ -1,16 +1,17 @@
 //! IFACE as the watcher sees and uses it: the kernel's view of its link and of the configured
-//! VIPs (turned into `vip` and `link` lines as it changes), the packet socket with the claims
-//! and probe answers read from it (`duplicate` and `probe` lines), and what is sent on that
+//! VIPs (turned into `vip` and `link` lines as it changes), the packet socket with the claims,
+//! probe answers and other hosts' probes read from it (`duplicate`, `probe` and `query`
+//! lines), and what is sent on that
 //! socket, announcements and probes, on the [`Schedule`] of bursts, refreshes and probe waits.
 
 use std::net::IpAddr;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Instant;
 
-use crate::arp::{Mac, Packet, PacketSocket};
+use crate::arp::{Mac, Packet};
 use crate::error::{Error, Result};
 use crate::watch::announce::{self, Schedule};
-use crate::watch::arpwatch::{self, Quiet};
+use crate::watch::arpwatch::{self, Quiet, Watching};
 use crate::watch::config::{Config, VipSpec};
 use crate::watch::kernel::Kernel;
 use crate::watch::protocol::{Line, Mode};
@@ -32,13 +33,16 @@ struct Vip {
 pub(super) struct Iface<'a> {
     cfg: &'a Config,
     kernel: Kernel,
-    sock: PacketSocket,
+    /// The packet socket (and the IPv6 groups joined for it).
+    watch: Watching,
     sock_index: u32,
     mac: Mac,
     vips: Vec<Vip>,
     addrs: Vec<IpAddr>,
     sched: Schedule,
+    /// How often a claim (`duplicate`), and a probe by another host (`query`), is reported.
     quiet: Quiet,
+    quiet_queries: Quiet,
     link_up: bool,
     /// The last receive error of the packet socket, reported once until it changes.
     last_recv_error: Option<String>,
@@ -62,7 +66,7 @@ impl<'a> Iface<'a> {
         };
         let specs: Vec<VipSpec> = cfg.own_vips.iter().chain(&cfg.peer_vips).cloned().collect();
         let addrs: Vec<IpAddr> = specs.iter().map(|s| s.addr).collect();
-        let sock = arpwatch::open(link.index, &addrs)
+        let watch = arpwatch::open(link.index, &addrs)
             .map_err(|e| Error::os(format!("open a packet socket on {iface}"), e, "CAP_NET_RAW"))?;
         let vips = specs
             .into_iter()
@@ -76,7 +80,7 @@ impl<'a> Iface<'a> {
             cfg,
             link_up: kernel.link_up(),
             kernel,
-            sock,
+            watch,
             sock_index: link.index,
             mac,
             vips,
@@ -88,6 +92,7 @@ impl<'a> Iface<'a> {
                 cfg.dad_timeout,
             ),
             quiet: Quiet::default(),
+            quiet_queries: Quiet::default(),
             last_recv_error: None,
             frame: vec![0u8; 2048],
         })
@@ -100,7 +105,7 @@ impl<'a> Iface<'a> {
 
     /// The packet socket: readable when frames came.
     pub(super) fn packet_fd(&self) -> BorrowedFd<'_> {
-        self.sock.as_fd()
+        self.watch.sock.as_fd()
     }
 
     pub(super) fn mac(&self) -> Mac {
@@ -173,8 +178,8 @@ impl<'a> Iface<'a> {
             }
             if link.index != self.sock_index {
                 match arpwatch::open(link.index, &self.addrs) {
-                    Ok(sock) => {
-                        self.sock = sock;
+                    Ok(watch) => {
+                        self.watch = watch;
                         self.sock_index = link.index;
                     }
                     Err(e) => {
@@ -196,7 +201,7 @@ impl<'a> Iface<'a> {
 
     pub(super) fn read_frames(&mut self, out: &mut Out) -> Result<()> {
         for _ in 0..FRAMES_PER_TURN {
-            let (n, kind) = match self.sock.try_recv(&mut self.frame) {
+            let (n, kind) = match self.watch.sock.try_recv(&mut self.frame) {
                 Ok(Some(got)) => got,
                 Ok(None) => break,
                 // IFACE went down (the kernel unhooks the socket and says so once; it hooks it
@@ -212,8 +217,15 @@ impl<'a> Iface<'a> {
                 }
             };
             self.last_recv_error = None;
-            let Some((vip, mac)) = arpwatch::claim(&self.frame[..n], kind, &self.addrs, self.mac)
-            else {
+            let frame = &self.frame[..n];
+            let Some((vip, mac)) = arpwatch::claim(frame, kind, &self.addrs, self.mac) else {
+                // Another host probing for a VIP: reported, never taken as the answer to a
+                // probe of ours (two hosts probing at once would each see the other's).
+                if let Some((vip, mac)) = arpwatch::query(frame, kind, &self.addrs, self.mac)
+                    && self.quiet_queries.report(vip, mac, Instant::now())
+                {
+                    out.line(&Line::Query { vip, mac })?;
+                }
                 continue;
             };
             if self.sched.answer(vip) {
@@ -267,7 +279,7 @@ impl<'a> Iface<'a> {
     pub(super) fn probe(&mut self, vip: IpAddr, now: Instant, out: &mut Out) -> Result<()> {
         if self.sched.probe(vip, now) {
             let frame = Packet::probe(self.mac, vip).frame(self.mac);
-            if let Err(e) = self.sock.send(&frame) {
+            if let Err(e) = self.watch.sock.send(&frame) {
                 self.sched.forget_probe(vip);
                 let e = Error::os(format!("send on {}", self.cfg.iface), e, "CAP_NET_RAW");
                 out.error("probe", Some(vip), &e.to_string())?;
@@ -284,7 +296,7 @@ impl<'a> Iface<'a> {
     /// One announcement packet of `vip`; false (and an error line) when it could not be sent.
     fn send_announcement(&mut self, vip: IpAddr, out: &mut Out) -> Result<bool> {
         let (packet, _) = announce::packet(vip, self.cfg.gateway, self.mac);
-        match self.sock.send(&packet.frame(self.mac)) {
+        match self.watch.sock.send(&packet.frame(self.mac)) {
             Ok(()) => Ok(true),
             Err(e) => {
                 let e = Error::os(format!("send on {}", self.cfg.iface), e, "CAP_NET_RAW");

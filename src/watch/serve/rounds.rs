@@ -163,10 +163,16 @@ impl Rounds {
     }
 
     /// Write the round's check lines (where a result changed) and its round line, which
-    /// carries the link's state and the VIPs held.
-    pub(super) fn finish(&mut self, out: &mut Out, link_up: bool, held: Vec<IpAddr>) -> Result<()> {
+    /// carries the link's state and the VIPs held; the round's number (None: no round was in
+    /// progress).
+    pub(super) fn finish(
+        &mut self,
+        out: &mut Out,
+        link_up: bool,
+        held: Vec<IpAddr>,
+    ) -> Result<Option<u64>> {
         let Some(mut round) = self.current.take() else {
-            return Ok(());
+            return Ok(None);
         };
         let timeout = crate::secs::show(self.timeout);
         let mut checks: [Option<Check>; 2] = [None, None];
@@ -200,7 +206,8 @@ impl Rounds {
             peer,
             link_up,
             held,
-        })
+        })?;
+        Ok(Some(round.n))
     }
 }
 

@@ -1,5 +1,6 @@
 //! The watcher's two ends towards the shell: [`Out`], the protocol's lines written on stdout,
-//! each waiting at most [`STALL`] for the shell to read, and [`Input`], the commands read from
+//! each waiting at most [`STALL`] for the shell to read (and telling the watchdog of rounds
+//! and waits), and [`Input`], the commands read from
 //! stdin as they come, in lines of at most [`MAX_COMMAND`] bytes. Also [`timeout_until`], the
 //! one conversion of a deadline into a `poll(2)` timeout.
 
@@ -14,45 +15,62 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use crate::error::{Error, Result};
 use crate::watch::protocol::Line;
 
+use super::watchdog::Watchdog;
+
 /// How long a write to stdout may wait for the shell to read.
 pub const STALL: Duration = Duration::from_secs(10);
 /// The longest command line read; a longer one is reported and skipped.
 const MAX_COMMAND: usize = 1024;
 
-/// The lines written to stdout, each flushed, each waiting at most [`STALL`].
+/// The lines written to stdout, each flushed, each waiting at most [`STALL`]; the
+/// [`Watchdog`] is told of every `round` line and of every wait for the reader.
 pub(super) struct Out {
     stdout: io::Stdout,
+    watchdog: Watchdog,
 }
 
 impl Out {
-    pub(super) fn new() -> Out {
+    pub(super) fn new(watchdog: Watchdog) -> Out {
         Out {
             stdout: io::stdout(),
+            watchdog,
         }
     }
 
     pub(super) fn line(&mut self, line: &Line) -> Result<()> {
         let mut text = line.to_string();
         text.push('\n');
-        let deadline = Instant::now() + STALL;
-        loop {
-            let mut fds = [PollFd::new(self.stdout.as_fd(), PollFlags::POLLOUT)];
-            match poll(&mut fds, timeout_until(deadline)) {
-                Ok(0) => {
-                    return Err(Error::failed(format!(
-                        "write to stdout: not read for {}s (is the supervisor stuck?)",
-                        crate::secs::show(STALL)
-                    )));
-                }
-                Ok(_) => break,
-                Err(Errno::EINTR) => continue,
-                Err(e) => return Err(Error::sys("wait for stdout", io::Error::from(e))),
+        if !self.writable(Instant::now())? {
+            self.watchdog.reading(true);
+            let ready = self.writable(Instant::now() + STALL);
+            self.watchdog.reading(false);
+            if !ready? {
+                return Err(Error::failed(format!(
+                    "write to stdout: not read for {}s (is the supervisor stuck?)",
+                    crate::secs::show(STALL)
+                )));
             }
         }
         let mut lock = self.stdout.lock();
         lock.write_all(text.as_bytes())
             .and_then(|()| lock.flush())
-            .map_err(|e| Error::sys("write to stdout", e))
+            .map_err(|e| Error::sys("write to stdout", e))?;
+        if matches!(line, Line::Round { .. }) {
+            self.watchdog.round();
+        }
+        Ok(())
+    }
+
+    /// Whether stdout takes a line by `deadline` (the shell reads).
+    fn writable(&self, deadline: Instant) -> Result<bool> {
+        loop {
+            let mut fds = [PollFd::new(self.stdout.as_fd(), PollFlags::POLLOUT)];
+            match poll(&mut fds, timeout_until(deadline)) {
+                Ok(n) => return Ok(n > 0),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(Error::sys("wait for stdout", io::Error::from(e))),
+            }
+        }
     }
 
     /// An `error` line: `what` failed (for `vip`, if about one), and why.
