@@ -20,6 +20,10 @@ const ETH_P_ALL: u16 = 0x0003;
 /// The same claim from the same MAC is reported at most once per this period.
 pub const QUIET: Duration = Duration::from_secs(1);
 
+/// The same probe from the same MAC is reported at most once per this period: shorter than
+/// [`QUIET`], as a release's probe may follow that host's previous probe within a second.
+pub const QUERY_QUIET: Duration = Duration::from_millis(100);
+
 /// The watching socket, and what keeps IFACE receiving the IPv6 probes it is there for.
 #[derive(Debug)]
 pub struct Watching {
@@ -117,20 +121,37 @@ pub fn query(frame: &[u8], kind: PacketType, vips: &[IpAddr], ours: Mac) -> Opti
 }
 
 /// Pure: when a claim is reported. The first claim of a VIP by a MAC at once; the same again
-/// only after [`QUIET`], so that a host that keeps announcing costs one line a second.
-#[derive(Debug, Default)]
+/// only after the period ([`QUIET`] by default), so that a host that keeps announcing costs
+/// one line a second.
+#[derive(Debug)]
 pub struct Quiet {
+    period: Duration,
     last: HashMap<(IpAddr, Mac), Instant>,
 }
 
+impl Default for Quiet {
+    fn default() -> Quiet {
+        Quiet::every(QUIET)
+    }
+}
+
 impl Quiet {
+    /// Report the same thing at most once per `period`.
+    pub fn every(period: Duration) -> Quiet {
+        Quiet {
+            period,
+            last: HashMap::new(),
+        }
+    }
+
     /// Should the claim of `vip` by `mac` seen at `now` be reported?
     pub fn report(&mut self, vip: IpAddr, mac: Mac, now: Instant) -> bool {
+        let period = self.period;
         match self.last.get(&(vip, mac)) {
-            Some(t) if now.duration_since(*t) < QUIET => false,
+            Some(t) if now.duration_since(*t) < period => false,
             _ => {
-                // Forget old claims so that the map stays as small as the claims of a second.
-                self.last.retain(|_, t| now.duration_since(*t) < QUIET);
+                // Forget old claims so that the map stays as small as the claims of a period.
+                self.last.retain(|_, t| now.duration_since(*t) < period);
                 self.last.insert((vip, mac), now);
                 true
             }

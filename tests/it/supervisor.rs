@@ -2098,40 +2098,40 @@ fn sigkill_leaves_no_scratch_directories_behind() {
     assert_eq!(tmp_entries(&solo), 0, "{:?}\n{once}", solo.leftovers());
 }
 
-/// A probe error that persists (httpcheck exit 2 every round) is logged once, not per round;
-/// it is logged again once it changes.
+/// A watcher error that persists (the same `error` line every round) is logged once, not per
+/// round; it is logged again once it changes. The watcher here is a script that delegates the
+/// configuration modes to the real vip-watch and then writes scripted lines.
 #[test]
-fn a_persistent_probe_error_is_logged_once() {
+fn a_persistent_watcher_error_is_logged_once() {
     if !need_root() {
         return;
     }
     let solo = Solo::new(&[&format!("SELF_URL=http://{LB1}/")]);
-    // The real tools, but an httpcheck that accepts the URL (-n) and then fails every probe
-    // with exit 2, its message changing after a while (when the file "later" exists).
     let fake = solo.dir.path().join("bin");
     std::fs::create_dir(&fake).expect("bin dir");
-    for t in ["vip-bind", "vip-unbind", "garp", "vip-watch"] {
+    for t in ["vip-bind", "vip-unbind"] {
         std::os::unix::fs::symlink(crate::util::bin(t), fake.join(t)).expect("symlink");
     }
-    let later = solo.dir.path().join("later");
-    let fake_http = format!(
-        "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = -n ] && exit 0; done\n\
-         if [ -e {} ]; then echo 'httpcheck: second problem' >&2; else echo 'httpcheck: first problem' >&2; fi\n\
-         exit 2\n",
-        later.display()
+    let round = "round n=1 self=fail self_code=000 peer=- peer_code=- link=up held=-";
+    let fake_watch = format!(
+        "#!/bin/sh\ncase $1 in --*-config* | --explain*) exec {real} \"$@\" ;; esac\n\
+         echo 'hello proto=1 pid='$$' iface=eth0 mac=02:00:00:00:00:01 vips={VIP1}'\n\
+         for w in first first first first first second second second; do\n\
+         echo \"error what=packet vip=- detail=\\\"$w problem\\\"\"\n\
+         echo '{round}'\nsleep 0.05\ndone\n\
+         while read -r c; do [ \"$c\" = quit ] && exit 0; done\n",
+        real = crate::util::bin("vip-watch").display()
     );
-    std::fs::write(fake.join("httpcheck"), fake_http).expect("fake httpcheck");
-    Cmd::new("chmod").arg("+x").arg(fake.join("httpcheck")).ok();
+    std::fs::write(fake.join("vip-watch"), fake_watch).expect("fake vip-watch");
+    Cmd::new("chmod").arg("+x").arg(fake.join("vip-watch")).ok();
     let bg = solo
         .cmd("dash", &["--dry-run"])
         .env("VIPKIT_BIN", &fake)
         .spawn();
-    // INTERVAL=0.1: some twenty rounds with the first message, then twenty with the second.
-    std::thread::sleep(Duration::from_secs(2));
-    std::fs::write(&later, "").expect("later");
     std::thread::sleep(Duration::from_secs(2));
     bg.signal(Signal::SIGTERM);
     let out = bg.finish(Duration::from_secs(10));
+    assert_eq!(out.code, Some(0), "{out}");
     let errors: Vec<&str> = out
         .stderr
         .lines()
@@ -2139,7 +2139,7 @@ fn a_persistent_probe_error_is_logged_once() {
         .collect();
     assert_eq!(errors.len(), 2, "{out}");
     assert!(
-        errors[0].contains("reason=self-probe-error code=2") && errors[0].contains("first problem"),
+        errors[0].contains("reason=watcher-packet") && errors[0].contains("first problem"),
         "{out}"
     );
     assert!(errors[1].contains("second problem"), "{out}");
@@ -2799,5 +2799,78 @@ fn vips_alone_on_their_interface_are_released() {
         out.stderr.matches("reason=exit").count(),
         2,
         "both released on exit\n{out}"
+    );
+}
+
+/// The children of process `pid` named `comm` (from /proc/*/stat).
+fn children_named(pid: u32, comm: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let Some((head, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let name = head.split_once(" (").map_or("", |(_, n)| n);
+        let ppid: u32 = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        if name == comm && ppid == pid {
+            found.extend(e.file_name().to_str().and_then(|p| p.parse::<u32>().ok()));
+        }
+    }
+    found
+}
+
+/// The watcher killed under a running supervisor: the supervisor says so, keeps its VIPs
+/// (the documented rule: traffic keeps flowing, as after a SIGKILL of the supervisor) and
+/// exits 1 at once, so that systemd restarts it; the restart announces what it finds bound.
+#[test]
+fn a_dead_watcher_is_detected_and_the_vips_are_kept() {
+    if !need_root() {
+        return;
+    }
+    let solo = Solo::new(&["SELF_URL=http://127.0.0.1:8080/"]);
+    let _server = TestServer::start(&solo.ns, 8080);
+    let mut sup = solo.start("busybox sh");
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            solo.ns.addr("eth0", VIP1).is_some()
+        }),
+        "VIP1 not taken"
+    );
+    let watchers = children_named(sup.pid(), "vip-watch");
+    assert_eq!(watchers.len(), 1, "one watcher, a child of the supervisor");
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(watchers[0] as i32),
+        Signal::SIGKILL,
+    );
+    if !wait_until(Duration::from_secs(2), || !sup.running()) {
+        let out = sup.kill();
+        panic!("the supervisor did not exit when its watcher died\n{out}");
+    }
+    let out = sup.finish(Duration::from_secs(5));
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(
+        out.stderr
+            .contains("event=error vip=- reason=watcher-died code=137")
+            && out.stderr.contains("action=keep-vips"),
+        "{out}"
+    );
+    assert!(solo.ns.addr("eth0", VIP1).is_some(), "VIP1 released\n{out}");
+    let state = std::fs::read_to_string(solo.path("state")).expect("state");
+    assert!(state.contains("status=failed"), "{state}");
+    // The restart announces the VIP it finds bound.
+    let again = solo.start("dash");
+    std::thread::sleep(Duration::from_millis(1000));
+    again.signal(Signal::SIGTERM);
+    let out = again.finish(Duration::from_secs(10));
+    assert!(
+        out.stderr
+            .contains(&format!("event=announce vip={VIP1}/24 reason=restart")),
+        "{out}"
     );
 }

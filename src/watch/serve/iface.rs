@@ -92,7 +92,7 @@ impl<'a> Iface<'a> {
                 cfg.dad_timeout,
             ),
             quiet: Quiet::default(),
-            quiet_queries: Quiet::default(),
+            quiet_queries: Quiet::every(arpwatch::QUERY_QUIET),
             last_recv_error: None,
             frame: vec![0u8; 2048],
         })
