@@ -7,6 +7,7 @@ mod nginx;
 mod util;
 
 mod classic;
+mod decide;
 mod docs;
 mod garp;
 mod httpcheck;
