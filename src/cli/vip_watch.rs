@@ -27,7 +27,7 @@ pub const EXIT_NOTES: &[(u8, &str)] = &[
     ),
     (
         exit::FAILURE,
-        "Watching: standard output closed, or left unread (the shell is gone or stuck; see docs/vip-watch.md); IFACE missing; a socket failed; the loop stalled (no round line for max(5 s, 4 x max(INTERVAL, TIMEOUT))).",
+        "Watching: standard output closed, or left unread (the shell is gone or stuck; see docs/vip-watch.md); IFACE missing; a socket failed; the loop stalled (no round ended for max(5 s, 4 x max(INTERVAL, TIMEOUT))).",
     ),
     (
         exit::USAGE,

@@ -266,12 +266,15 @@ pub enum Command {
     Probe { vip: IpAddr },
     /// `refresh VIP on|off`: re-announce it every `GARP_REFRESH` while bound.
     Refresh { vip: IpAddr, on: bool },
+    /// `rounds every|changes`: a round line every round, or only when it says something new.
+    Rounds { every: bool },
     /// `quit` (or the end of the input).
     Quit,
 }
 
 /// The commands, for messages.
-const COMMANDS: &str = "announce VIP burst|single, probe VIP, refresh VIP on|off, quit";
+const COMMANDS: &str =
+    "announce VIP burst|single, probe VIP, refresh VIP on|off, rounds every|changes, quit";
 
 /// Parse one input line: None for a blank one, else the command or why it is not one.
 pub fn parse_command(line: &str) -> Result<Option<Command>, String> {
@@ -301,8 +304,10 @@ pub fn parse_command(line: &str) -> Result<Option<Command>, String> {
             vip: vip(v)?,
             on: false,
         },
+        ("rounds", ["every"]) => Command::Rounds { every: true },
+        ("rounds", ["changes"]) => Command::Rounds { every: false },
         ("quit", []) => Command::Quit,
-        ("announce" | "probe" | "refresh" | "quit", _) => {
+        ("announce" | "probe" | "refresh" | "rounds" | "quit", _) => {
             return Err(format!("bad arguments in {:?} ({COMMANDS})", line.trim()));
         }
         _ => return Err(format!("unknown command {:?} ({COMMANDS})", line.trim())),
@@ -497,6 +502,15 @@ mod tests {
             parse_command("refresh 198.51.100.2 off"),
             Ok(Some(Command::Refresh { vip: v, on: false }))
         );
+        assert_eq!(
+            parse_command("rounds changes"),
+            Ok(Some(Command::Rounds { every: false }))
+        );
+        assert_eq!(
+            parse_command("rounds every"),
+            Ok(Some(Command::Rounds { every: true }))
+        );
+        assert!(parse_command("rounds sometimes").is_err());
         assert_eq!(parse_command("quit"), Ok(Some(Command::Quit)));
         assert_eq!(parse_command(""), Ok(None));
         assert_eq!(parse_command("  \t"), Ok(None));

@@ -2874,3 +2874,64 @@ fn a_dead_watcher_is_detected_and_the_vips_are_kept() {
         "{out}"
     );
 }
+
+/// utime + stime + cutime + cstime of process `pid`, in clock ticks.
+fn tree_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+    // After the comm, field 3 is [0]: utime (14) .. cstime (17) are [11] .. [14].
+    rest.split(' ')
+        .skip(11)
+        .take(4)
+        .filter_map(|x| x.parse::<u64>().ok())
+        .sum()
+}
+
+/// What both supervisors of an active-active pair cost in steady state (shell, watcher and
+/// every child either reaped), at INTERVAL 0.1 and 0.02. A measurement, not a check: run
+/// `cargo test --test it supervisor::cpu -- --ignored --nocapture` (a debug build of the
+/// watcher; bench/failover measures the release build).
+#[test]
+#[ignore = "a measurement, not a check: run it explicitly"]
+fn cpu_of_both_supervisors_in_steady_state() {
+    if !need_root() {
+        return;
+    }
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
+    for interval in ["0.1", "0.02"] {
+        let mut lab = Lab::new(
+            Mode::Active,
+            &[("INTERVAL", interval), ("TIMEOUT", interval)],
+        );
+        lab.start_all();
+        lab.wait_steady();
+        std::thread::sleep(Duration::from_secs(2));
+        let pids: Vec<u32> = lab.sup.iter().flatten().map(|b| b.pid()).collect();
+        let all = |pids: &[u32]| -> u64 {
+            pids.iter()
+                .map(|&p| {
+                    tree_ticks(p)
+                        + children_named(p, "vip-watch")
+                            .iter()
+                            .map(|&w| tree_ticks(w))
+                            .sum::<u64>()
+                })
+                .sum()
+        };
+        let shells = |pids: &[u32]| -> u64 { pids.iter().map(|&p| tree_ticks(p)).sum() };
+        let (t0, c0, s0) = (Instant::now(), all(&pids), shells(&pids));
+        std::thread::sleep(Duration::from_secs(10));
+        let (t1, c1, s1) = (Instant::now(), all(&pids), shells(&pids));
+        let secs = t1.duration_since(t0).as_secs_f64();
+        let cpu = (c1 - c0) as f64 / hz;
+        println!(
+            "both supervisors INTERVAL={interval}: {:.2}% of a core ({cpu:.2}s CPU in {secs:.1}s), \
+             of which the shells {:.2}%",
+            100.0 * cpu / secs,
+            100.0 * (s1 - s0) as f64 / hz / secs
+        );
+    }
+}

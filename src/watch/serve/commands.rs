@@ -1,4 +1,4 @@
-//! The shell's commands (`announce`, `probe`, `refresh`, `quit`): read from stdin, parsed by
+//! The shell's commands (`announce`, `probe`, `refresh`, `rounds`, `quit`): read from stdin, parsed by
 //! [`protocol`](crate::watch::protocol), checked against the configured VIPs and run on
 //! [`Iface`]. A bad command is an `error` line, never the end of the watcher.
 
@@ -8,11 +8,17 @@ use crate::error::{Error, Result};
 use crate::watch::protocol::{Command, Mode, parse_command};
 
 use super::iface::Iface;
+use super::rounds::Rounds;
 use super::stdio::{Input, Out};
 
 /// Read and run the commands that arrived; true when the watcher must stop (`quit`, or the
 /// end of stdin).
-pub(super) fn read(input: &mut Input, iface: &mut Iface<'_>, out: &mut Out) -> Result<bool> {
+pub(super) fn read(
+    input: &mut Input,
+    iface: &mut Iface<'_>,
+    rounds: &mut Rounds,
+    out: &mut Out,
+) -> Result<bool> {
     let (lines, eof) = input.read().map_err(|e| Error::sys("read stdin", e))?;
     if !lines.is_empty() {
         // Whatever the kernel queued before the command was written is seen first.
@@ -27,6 +33,10 @@ pub(super) fn read(input: &mut Input, iface: &mut Iface<'_>, out: &mut Out) -> R
                 continue;
             }
         };
+        if let Command::Rounds { every } = cmd {
+            rounds.set_every(every);
+            continue;
+        }
         if run(cmd, iface, out)? {
             return Ok(true);
         }
@@ -38,6 +48,7 @@ pub(super) fn read(input: &mut Input, iface: &mut Iface<'_>, out: &mut Out) -> R
 fn run(cmd: Command, iface: &mut Iface<'_>, out: &mut Out) -> Result<bool> {
     let vip = match cmd {
         Command::Quit => return Ok(true),
+        Command::Rounds { .. } => return Ok(false),
         Command::Announce { vip, .. } | Command::Probe { vip } | Command::Refresh { vip, .. } => {
             vip
         }
@@ -58,7 +69,7 @@ fn run(cmd: Command, iface: &mut Iface<'_>, out: &mut Out) -> Result<bool> {
         }
         Command::Probe { .. } => iface.probe(vip, now, out)?,
         Command::Refresh { on, .. } => iface.set_refresh(vip, on, now),
-        Command::Quit => return Ok(true),
+        Command::Quit | Command::Rounds { .. } => return Ok(true),
     }
     Ok(false)
 }

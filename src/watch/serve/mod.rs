@@ -150,7 +150,14 @@ impl<'a> Watcher<'a> {
             if frames {
                 self.iface.read_frames(&mut self.out)?;
             }
-            if stdin && commands::read(&mut self.input, &mut self.iface, &mut self.out)? {
+            if stdin
+                && commands::read(
+                    &mut self.input,
+                    &mut self.iface,
+                    &mut self.rounds,
+                    &mut self.out,
+                )?
+            {
                 return Ok(exit::SUCCESS);
             }
         }

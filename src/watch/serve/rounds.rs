@@ -59,7 +59,57 @@ pub(super) struct Rounds {
     /// The last check of each target (result, code, [`reason`]), to write a line only on a
     /// change.
     last_check: [Option<(Check, String)>; 2],
+    /// Which round lines are written.
+    quiet: Quiet,
 }
+
+/// A round line without its number.
+type RoundKey = (Option<Check>, Option<Check>, bool, Vec<IpAddr>);
+
+/// Pure: which round lines are written, `rounds every` (the default) or `rounds changes`.
+struct Quiet {
+    every: bool,
+    /// What the last round said (all of its line but `n`), how many rounds since it changed,
+    /// and when a round line was last written.
+    last_round: Option<RoundKey>,
+    same_for: u64,
+    written: Instant,
+    /// With `rounds changes`, the rounds after a change still written one by one: enough
+    /// for RISE or FALL to be counted by the reader.
+    settle: u64,
+}
+
+impl Quiet {
+    fn new(settle: u64, now: Instant) -> Quiet {
+        Quiet {
+            every: true,
+            last_round: None,
+            same_for: 0,
+            written: now,
+            settle,
+        }
+    }
+
+    /// Should a round saying `key`, ended at `now`, be written? Notes it.
+    fn worth_writing(&mut self, key: RoundKey, now: Instant) -> bool {
+        if self.last_round.as_ref() == Some(&key) {
+            self.same_for = self.same_for.saturating_add(1);
+        } else {
+            self.same_for = 0;
+            self.last_round = Some(key);
+        }
+        let write = self.every
+            || self.same_for <= self.settle
+            || now.duration_since(self.written) >= HEARTBEAT;
+        if write {
+            self.written = now;
+        }
+        write
+    }
+}
+
+/// With `rounds changes`, a round line at least this often all the same (the reader's clock).
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
 
 fn index(t: Target) -> usize {
     match t {
@@ -93,7 +143,13 @@ impl Rounds {
             count: 0,
             current: None,
             last_check: [None, None],
+            quiet: Quiet::new(u64::from(cfg.rise.max(cfg.fall)), Instant::now()),
         })
+    }
+
+    /// `rounds every` (true) or `rounds changes`.
+    pub(super) fn set_every(&mut self, every: bool) {
+        self.quiet.every = every;
     }
 
     /// The workers' wake socket: readable when results are waiting.
@@ -200,6 +256,11 @@ impl Rounds {
             checks[index(target)] = Some(check);
         }
         let [own, peer] = checks;
+        let key = (own.clone(), peer.clone(), link_up, held.clone());
+        if !self.quiet.worth_writing(key, Instant::now()) {
+            out.round_unwritten();
+            return Ok(Some(round.n));
+        }
         out.line(&Line::Round {
             n: round.n,
             own,
@@ -260,6 +321,34 @@ mod tests {
             "status 503, expected 200"
         );
         assert_eq!(reason("body: bad response: x"), "body: bad response: x");
+    }
+
+    #[test]
+    fn with_rounds_changes_only_news_the_settle_rounds_and_a_heartbeat_are_written() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let key = |ok: bool| -> RoundKey {
+            let c = Check {
+                passed: ok,
+                code: Some(if ok { 200 } else { 503 }),
+            };
+            (Some(c), None, true, Vec::new())
+        };
+        let mut q = Quiet::new(2, t0);
+        // `rounds every`: all of them.
+        assert!((1..5).all(|i| q.worth_writing(key(true), t0 + ms(10 * i))));
+        q.every = false;
+        // The same again and again: nothing until a second after the last written one.
+        assert!(!q.worth_writing(key(true), t0 + ms(50)));
+        assert!(!q.worth_writing(key(true), t0 + ms(1039)));
+        assert!(q.worth_writing(key(true), t0 + ms(1040)));
+        assert!(!q.worth_writing(key(true), t0 + ms(1050)));
+        // A change: it and the two rounds after it (RISE/FALL 2), then quiet again.
+        assert!(q.worth_writing(key(false), t0 + ms(1060)));
+        assert!(q.worth_writing(key(false), t0 + ms(1070)));
+        assert!(q.worth_writing(key(false), t0 + ms(1080)));
+        assert!(!q.worth_writing(key(false), t0 + ms(1090)));
+        assert!(q.worth_writing(key(true), t0 + ms(1100)));
     }
 
     #[test]

@@ -61,6 +61,11 @@ impl Out {
         Ok(())
     }
 
+    /// A round ended without a line (`rounds changes`): the loop is alive all the same.
+    pub(super) fn round_unwritten(&mut self) {
+        self.watchdog.round();
+    }
+
     /// Whether stdout takes a line by `deadline` (the shell reads).
     fn writable(&self, deadline: Instant) -> Result<bool> {
         loop {

@@ -58,7 +58,7 @@ impl Beat {
     }
 }
 
-/// The loop's side of the watchdog: it says when a round line was written and when it waits
+/// The loop's side of the watchdog: it says when a round ended and when it waits
 /// for the reader.
 #[derive(Debug, Clone)]
 pub(super) struct Watchdog {
