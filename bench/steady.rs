@@ -200,8 +200,8 @@ fn u32_at(b: &[u8], off: usize) -> Option<u32> {
         .map(|s| u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
 }
 
-/// The fields of /proc/PID/stat after the command name: [0] state, [1] ppid, [11] utime,
-/// [12] stime, [13] cutime, [14] cstime.
+/// The numeric fields of /proc/PID/stat after the command name and the state: [0] ppid,
+/// [10] utime, [11] stime, [12] cutime, [13] cstime (stat(5) fields 4, 14, 15, 16, 17).
 fn stat_fields(pid: u32) -> Option<Vec<u64>> {
     let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &s[s.rfind(')')? + 1..];
@@ -252,7 +252,7 @@ fn cpu_s(pid: u32, tick: f64) -> f64 {
             }
         }
     }
-    live.max(ticks(11) + ticks(12)) + ticks(13) + ticks(14)
+    live.max(ticks(10) + ticks(11)) + ticks(12) + ticks(13)
 }
 
 struct Group {
