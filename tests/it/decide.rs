@@ -426,6 +426,28 @@ const ROWS: &[Row] = &[
             "event=takeover reason=restore",
         ],
     },
+    Row {
+        name: "round: rounds left out while the link was down do not count towards RISE",
+        role: "own",
+        state: "vset held 1 no; self_ok=5; last_n=10",
+        call: "link_now down; L_n=20 L_self=ok L_self_code=200 L_peer=- L_link=up L_held=-; \
+               on_round; echo \"self_ok=$self_ok self_verdict=$self_verdict\"",
+        want: &[
+            "event=link reason=link-down",
+            "event=link reason=link-up",
+            "self_ok=1 self_verdict=down",
+        ],
+    },
+    Row {
+        name: "round: rounds left out in a steady state count as what they repeated",
+        role: "own",
+        state: "vset held 1 yes; vset fresh 1 no; vset probecs 1 $NOW; self_ok=3 self_raw=ok \
+                self_code=200 peer_raw=ok peer_code=200 peer_ok=3 last_n=10",
+        call: "L_n=20 L_self=ok L_self_code=200 L_peer=fail L_peer_code=503 L_link=up \
+               L_held=198.51.100.2; synced=yes; on_round; \
+               echo \"self_ok=$self_ok peer_ok=$peer_ok peer_fail=$peer_fail round=$round_no\"",
+        want: &["self_ok=13 peer_ok=0 peer_fail=1 round=10"],
+    },
 ];
 
 /// The script that runs every row in its own subshell, each output after a `== N` line.
