@@ -389,6 +389,14 @@ const ROWS: &[Row] = &[
         want: &["cmd probe 198.51.100.2"],
     },
     Row {
+        name: "query: the unhealthy peer released its VIP (a conflict so far): probed now",
+        role: "peer",
+        state: "peer_verdict=down peer_raw=fail; vset held 1 no; vset conf 1 1; \
+                vset probecs 1 $NOW",
+        call: "on_query 1",
+        want: &["cmd probe 198.51.100.2"],
+    },
+    Row {
         name: "query: for a VIP held here: nothing (no probe ping-pong)",
         role: "own",
         state: "vset held 1 yes",
