@@ -397,6 +397,26 @@ const ROWS: &[Row] = &[
         want: &["cmd probe 198.51.100.2"],
     },
     Row {
+        name: "released: the failing peer let go of its VIP, nobody answers: taken before FALL",
+        role: "peer",
+        state: "peer_raw=fail peer_fail=1; vset held 1 no; vset claimcs 1 $NOW; \
+                vset probecs 1 $NOW",
+        call: "on_query 1; vset dad 1 free; vset dadcs 1 $NOW; decide 1",
+        want: &[
+            "cmd probe 198.51.100.2",
+            "cmd announce 198.51.100.2 burst",
+            "event=takeover reason=peer-released",
+        ],
+    },
+    Row {
+        name: "released: but the peer's check passes again: no takeover (orphan rule)",
+        role: "peer",
+        state: "peer_raw=ok; vset held 1 no; vset dad 1 free; vset dadcs 1 $NOW; \
+                vset dadwhy 1 released; vset claimcs 1 $NOW",
+        call: "decide 1",
+        want: &[],
+    },
+    Row {
         name: "query: for a VIP held here: nothing (no probe ping-pong)",
         role: "own",
         state: "vset held 1 yes",
