@@ -29,14 +29,24 @@ pub fn explain(cfg: &Config) -> Vec<String> {
         u64::from(cfg.rise),
         u64::from(cfg.dad_grace),
     );
-    // The longest probe of a round: the health probes, or the duplicate probe beside them.
-    let work = if cfg.dad && dad_timeout > timeout {
-        dad_timeout
-    } else {
-        timeout
-    };
-    // Rounds start every INTERVAL, or back to back when the probes take longer.
+    // A round is its health checks, each bounded by TIMEOUT (duplicate probes are sent apart,
+    // when a rule needs one).
+    let work = timeout;
+    // Rounds start every INTERVAL, or back to back when the checks take longer.
     let round = interval.max(work);
+    // Before a takeover the duplicate probe's answer: asked on the first failed round, so it
+    // is in unless DAD_TIMEOUT is longer than the FALL - 1 rounds after it.
+    let dad_wait = if cfg.dad {
+        dad_timeout.saturating_sub(fall.saturating_sub(1) * round)
+    } else {
+        0
+    };
+    // A steady state probes a VIP at most once in this (the supervisor's PROBE_EVERY).
+    let probe_every = if cfg.garp_refresh.is_zero() {
+        10_000
+    } else {
+        ms(cfg.garp_refresh) + 2 * round + 1000
+    };
     // Worst case: the failure comes just after a probe passed; FALL more rounds must fail, the
     // last one taking its whole deadline.
     let detect = fall * round + work;
@@ -54,7 +64,7 @@ pub fn explain(cfg: &Config) -> Vec<String> {
     let mut out = vec![
         format!("  role:          {mode} on {}", cfg.iface),
         format!(
-            "  one round:     probes run at once, each bounded by TIMEOUT ({} s); a round starts",
+            "  one round:     both checks at once, each bounded by TIMEOUT ({} s); a round starts",
             s(work)
         ),
         format!(
@@ -84,10 +94,10 @@ pub fn explain(cfg: &Config) -> Vec<String> {
         if cfg.dad {
             out.push(format!(
                 "  takeover:      peer crashed: at most {} s after the failure",
-                s(detect)
+                s(detect + dad_wait)
             ));
             out.push(format!(
-                "                 (the duplicate probe, DAD_TIMEOUT={} s, runs with the health probes)",
+                "                 (the duplicate probe, DAD_TIMEOUT={} s, is sent on the first failed round)",
                 s(dad_timeout)
             ));
             out.push(
@@ -96,7 +106,7 @@ pub fn explain(cfg: &Config) -> Vec<String> {
             );
             out.push(format!(
                 "                 at most {} s (DAD_GRACE={grace} more rounds, then taken anyway)",
-                s((fall + grace) * round + work)
+                s((fall + grace) * round + work + dad_wait)
             ));
         } else {
             out.push(format!(
@@ -115,8 +125,12 @@ pub fn explain(cfg: &Config) -> Vec<String> {
         if cfg.dad {
             out.push("  orphaned VIP:  a peer VIP nobody holds (peer healthy, its supervisor stopped) is".into());
             out.push(format!(
-                "                 taken after FALL={fall} probes find it free: at most {} s",
-                s(detect)
+                "                 taken after FALL={fall} probes find it free: about {} s after its",
+                s((fall - 1) * round + dad_timeout)
+            ));
+            out.push(format!(
+                "                 release is seen (the releaser's probe), at most {} s if it went unseen",
+                s(probe_every + (fall - 1) * round + dad_timeout)
             ));
         }
     }
@@ -132,9 +146,7 @@ pub fn explain(cfg: &Config) -> Vec<String> {
         cfg.garp_count,
         sched.join(", ")
     ));
-    out.push(
-        "                 the first before the loop goes on, the rest in the background".into(),
-    );
+    out.push("                 the first at once, the rest sent by vip-watch".into());
     if cfg.garp_refresh.is_zero() {
         out.push("                 no refresh afterwards (GARP_REFRESH=0)".into());
     } else {
@@ -146,9 +158,14 @@ pub fn explain(cfg: &Config) -> Vec<String> {
     if cfg.dad {
         let n = cfg.vips().count() as u64;
         out.push(format!(
-            "  ARP probes:    one duplicate probe per VIP per round (~{} per second for {n} VIP(s))",
-            s(n * 1000 * 1000 / round)
+            "  ARP probes:    steady: at most one duplicate probe per VIP every {} s ({n} VIP(s));",
+            s(probe_every)
         ));
+        out.push(
+            "                 none for a VIP whose holder's refreshes are seen; more only around"
+                .into(),
+        );
+        out.push("                 a takeover, a release or a duplicate".into());
     }
     if peer {
         if cfg.min_hold.is_zero() {
@@ -208,12 +225,14 @@ mod tests {
         let t = text("INTERVAL=0.1\nTIMEOUT=0.1\nFALL=2\nDAD_GRACE=1\n");
         // Rounds every max(INTERVAL, TIMEOUT) = 0.1 s: FALL x 0.1 s + one deadline of 0.1 s.
         assert!(t.contains("at most 0.3 s after the failure"), "{t}");
+        // DAD_TIMEOUT 0.05 s is within the FALL - 1 rounds after the first failure.
+        assert!(t.contains("peer crashed: at most 0.3 s"), "{t}");
         assert!(t.contains("at most 0.4 s (DAD_GRACE=1"), "{t}");
         assert!(t.contains("+0, +0.2, +0.4 s"), "{t}");
         assert!(t.contains("who-has 198.51.100.1 tell VIP"), "{t}");
         assert!(t.contains("every 10 s"), "{t}");
         assert!(t.contains("damping:       none (MIN_HOLD=0)"), "{t}");
-        assert!(t.contains("(~20 per second for 2 VIP(s))"), "{t}");
+        assert!(t.contains("one duplicate probe per VIP every 11.2 s"), "{t}");
         assert!(
             t.contains("eth0 down or without carrier: every VIP is released"),
             "{t}"
@@ -231,22 +250,25 @@ mod tests {
     #[test]
     fn the_exact_text_of_the_defaults() {
         let want = "  role:          active-active (own: 198.51.100.2/24; peer's: 198.51.100.3/24) on eth0
-  one round:     probes run at once, each bounded by TIMEOUT (1 s); a round starts
+  one round:     both checks at once, each bounded by TIMEOUT (1 s); a round starts
                  every INTERVAL (1 s), or right after a longer one: every 1 s at worst
   failure seen:  after FALL=2 failed rounds: at most 3 s after the failure
   own VIPs:      released at most 3 s after this host's nginx fails;
                  taken (back) 2 s after it is healthy again (RISE=2)
   takeover:      peer crashed: at most 3 s after the failure
-                 (the duplicate probe, DAD_TIMEOUT=0.05 s, runs with the health probes)
+                 (the duplicate probe, DAD_TIMEOUT=0.05 s, is sent on the first failed round)
                  peer's nginx dead but its kernel still answers for the VIP:
                  at most 5 s (DAD_GRACE=2 more rounds, then taken anyway)
   failback:      handed back at most 3 s after the peer is healthy, once it holds the VIP
   orphaned VIP:  a peer VIP nobody holds (peer healthy, its supervisor stopped) is
-                 taken after FALL=2 probes find it free: at most 3 s
+                 taken after FALL=2 probes find it free: about 1.05 s after its
+                 release is seen (the releaser's probe), at most 14.05 s if it went unseen
   GARP:          on takeover 3 announcement(s) at +0, +0.2, +0.4 s (gateway-aimed: who-has 198.51.100.1 tell VIP);
-                 the first before the loop goes on, the rest in the background
+                 the first at once, the rest sent by vip-watch
                  then one every 10 s for each VIP held
-  ARP probes:    one duplicate probe per VIP per round (~2 per second for 2 VIP(s))
+  ARP probes:    steady: at most one duplicate probe per VIP every 13 s (2 VIP(s));
+                 none for a VIP whose holder's refreshes are seen; more only around
+                 a takeover, a release or a duplicate
   damping:       none (MIN_HOLD=0): a peer that flaps slower than RISE/FALL moves
                  its VIP each time its verdict changes
   link:          eth0 down or without carrier: every VIP is released within a round and
@@ -283,8 +305,8 @@ mod tests {
             t.contains("role:          active, primary (own: 198.51.100.2/24@ha1)"),
             "{t}"
         );
-        // A duplicate probe longer than TIMEOUT makes the round.
-        assert!(t.contains("each bounded by TIMEOUT (1.5 s)"), "{t}");
+        // The duplicate probe is not part of the round.
+        assert!(t.contains("each bounded by TIMEOUT (1 s)"), "{t}");
         assert!(
             t.contains("but not while another host holds them (FAILBACK=no)"),
             "{t}"
