@@ -83,17 +83,17 @@ impl Probe {
 ///
 /// Like `curl -o /dev/null -s -w %{http_code} --max-time T URL`, but with the verdict decided
 /// here: the status must be in `probe.expect`, the body complete, within `probe.max_body` and
-/// matching `probe.body_match`.
+/// matching `probe.body_match`. One request on a new connection, closed when it ends.
 pub fn check(probe: &Probe) -> Outcome {
     let start = Instant::now();
     let deadline = start + probe.total;
-    let progress = Arc::new(Progress::new(start));
+    let progress = Arc::new(Progress::new(start, deadline));
     let (tx, rx) = mpsc::sync_channel(1);
     let job = {
         let probe = probe.clone();
         let progress = progress.clone();
         move || {
-            let failure = run(&probe, &progress, deadline);
+            let failure = run(&probe, &progress);
             let _ = tx.send(progress.outcome(failure));
         }
     };
@@ -105,7 +105,7 @@ pub fn check(probe: &Probe) -> Outcome {
         .spawn(job);
     if spawned.is_err() {
         // No thread: run inline, still bounded by ureq's timeouts and the socket timeouts.
-        let failure = run(probe, &progress, deadline);
+        let failure = run(probe, &progress);
         return progress.outcome(failure);
     }
     match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -124,17 +124,85 @@ pub fn check(probe: &Probe) -> Outcome {
     }
 }
 
-/// [`check`] on the calling thread, without the watchdog thread `check` starts: bounded by
-/// ureq's global timeout (`probe.total`), the connect deadline and the socket deadlines, which
-/// cover every phase (a host name is resolved by ureq's resolver, which abandons a slow
-/// `getaddrinfo` at the deadline; an address literal needs no lookup). For a caller that keeps
-/// a long-lived thread per target and watches the deadline itself (vip-watch), so that a check
-/// every round starts no thread.
-pub fn check_here(probe: &Probe) -> Outcome {
-    let start = Instant::now();
-    let progress = Arc::new(Progress::new(start));
-    let failure = run(probe, &progress, start + probe.total);
-    progress.outcome(failure)
+/// The same check again and again (vip-watch's rounds), each like [`check`] but on the
+/// calling thread, over one connection kept open between checks (HTTP/1.1 keep-alive), and
+/// with buffers kept from one check to the next.
+///
+/// Each check is bounded by ureq's global timeout (`probe.total`), the connect deadline and
+/// the socket deadlines, which cover every phase (a host name is resolved by ureq's resolver,
+/// which abandons a slow `getaddrinfo` at the deadline; an address literal needs no lookup),
+/// so that a caller that watches the deadline itself starts no thread per check.
+///
+/// The connection is kept only after a complete response that allows it (not `Connection:
+/// close`, not HTTP/1.0 without keep-alive, the body read to its end, nothing sent after it);
+/// a check that failed or timed out closes it. A kept connection is looked at before it is
+/// used: one the server closed while it was idle is dropped and a new one made. One that
+/// turns out stale only once the request is on it (reset, or closed before any byte of a
+/// response came) is not a failure: the request is made again, once, on a new connection,
+/// within the same deadline.
+pub struct Checker {
+    probe: Probe,
+    progress: Arc<Progress>,
+    agent: Agent,
+    /// Where the body is read into, and kept when it is to be matched.
+    chunk: Vec<u8>,
+    body: Vec<u8>,
+}
+
+impl fmt::Debug for Checker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Checker")
+            .field("url", &self.probe.url)
+            .finish()
+    }
+}
+
+impl Checker {
+    /// Checks of `probe`; nothing is opened until the first.
+    pub fn new(probe: Probe) -> Checker {
+        let now = Instant::now();
+        let progress = Arc::new(Progress::new(now, now));
+        let agent = agent(&probe, &progress, true);
+        Checker {
+            probe,
+            progress,
+            agent,
+            chunk: vec![0; BODY_CHUNK],
+            body: Vec::new(),
+        }
+    }
+
+    /// One check, within `probe.total`.
+    pub fn check(&mut self) -> Outcome {
+        let start = Instant::now();
+        let deadline = start + self.probe.total;
+        self.progress.begin(start, deadline);
+        let mut failure = self.request(None);
+        if let Some(why) = &failure
+            && timeout_of(why).is_none()
+            && self.progress.with(|s| s.reused && !s.received)
+        {
+            // The kept connection was stale (the server closed or reset it as the request
+            // went out): not the server's answer. Once more on a new one, in what is left.
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !left.is_zero() {
+                self.progress.retry();
+                failure = self.request(Some(left));
+            }
+        }
+        self.progress.outcome(failure)
+    }
+
+    fn request(&mut self, total: Option<Duration>) -> Option<String> {
+        request(
+            &self.agent,
+            &self.probe,
+            &self.progress,
+            total,
+            &mut self.chunk,
+            &mut self.body,
+        )
+    }
 }
 
 /// `PHASE: timed out after Ns`: where the check was when `deadline` (as given) passed.
@@ -155,8 +223,20 @@ pub fn timeout_of(reason: &str) -> Option<&str> {
     rest.starts_with("timed out after ").then_some(rest)
 }
 
-/// The request itself; returns why it failed, or None.
-fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<String> {
+/// Bytes of the body read at once.
+const BODY_CHUNK: usize = 16 * 1024;
+
+/// One request on a new agent, its connection closed after it; returns why it failed, or
+/// None.
+fn run(probe: &Probe, progress: &Arc<Progress>) -> Option<String> {
+    let agent = agent(probe, progress, false);
+    let mut chunk = vec![0; BODY_CHUNK];
+    request(&agent, probe, progress, None, &mut chunk, &mut Vec::new())
+}
+
+/// The agent that makes `probe`'s requests with our resolver and connector, recording them
+/// in `progress`; `keep`: it keeps its connection for the next request.
+fn agent(probe: &Probe, progress: &Arc<Progress>, keep: bool) -> Agent {
     let removed = |name: HeaderName| probe.headers.iter().any(|h| h.removes() && h.name == name);
     let config = Agent::config_builder()
         .http_status_as_error(false)
@@ -166,10 +246,13 @@ fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<Str
         .proxy(None)
         // The transport hands ureq a head already checked against curl's limits (and stripped
         // of the headers ureq does not act on): ureq's own limit must not be the smaller one.
+        // The input buffer grows to this size only when a head needs it.
         .max_response_header_size(MAX_HEAD)
         .input_buffer_size(MAX_HEAD + 2 * READ_CHUNK)
+        .output_buffer_size(request_size(probe))
         .no_delay(true)
-        .max_idle_connections(0)
+        .max_idle_connections(usize::from(keep))
+        .max_idle_connections_per_host(1)
         // As in curl, `-H 'User-Agent:'` and `-H 'Accept:'` leave out our automatic header
         // (an empty value here means none); one given with a value replaces it anyway.
         .user_agent(if removed(http_header::USER_AGENT) {
@@ -184,9 +267,32 @@ fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<Str
         })
         .build();
     let connector =
-        ProbeConnector::new(progress.clone(), deadline, probe.connect, probe.tls.clone());
+        ProbeConnector::new(progress.clone(), probe.connect, probe.tls.clone(), keep);
     let resolver = ProbeResolver::new(progress.clone());
-    let agent = Agent::with_parts(config, connector, resolver);
+    Agent::with_parts(config, connector, resolver)
+}
+
+/// Room for the request head: every line of it fits (ureq writes it a line at a time at
+/// least), whatever the URL and the `-H` headers.
+fn request_size(probe: &Probe) -> usize {
+    let headers: usize = probe
+        .headers
+        .iter()
+        .map(|h| h.name.as_str().len() + h.value.as_ref().map_or(0, |v| v.len()) + 4)
+        .sum();
+    4096 + 2 * probe.url.as_str().len() + headers
+}
+
+/// The request itself (within `total` if given, else `probe.total`), the verdict on its
+/// response; returns why it failed, or None.
+fn request(
+    agent: &Agent,
+    probe: &Probe,
+    progress: &Arc<Progress>,
+    total: Option<Duration>,
+    chunk: &mut [u8],
+    body: &mut Vec<u8>,
+) -> Option<String> {
     let mut req = match probe.method {
         Method::Get => agent.get(probe.url.uri.clone()),
         Method::Head => agent.head(probe.url.uri.clone()),
@@ -197,6 +303,9 @@ fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<Str
             req = req.header(h.name.clone(), v.clone());
         }
     }
+    if let Some(total) = total {
+        req = req.config().timeout_global(Some(total)).build();
+    }
 
     let response = match req.call() {
         Ok(r) => r,
@@ -206,18 +315,18 @@ fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<Str
     progress.with(|s| s.code = Some(code));
     progress.reach(Phase::Body);
     if !probe.expect.contains(code) {
-        // The verdict is known: do not spend the rest of the deadline on the body.
+        // The verdict is known: do not spend the rest of the deadline on the body (and the
+        // connection, its body not read, is not kept).
         progress.set_phase(Phase::Done);
         return Some(format!("status {code}, expected {}", probe.expect));
     }
 
     let mut reader = response.into_body().into_reader();
     let keep = probe.body_match.is_some();
-    let mut body = Vec::new();
+    body.clear();
     let mut seen: u64 = 0;
-    let mut chunk = [0u8; 16 * 1024];
     loop {
-        let n = match reader.read(&mut chunk) {
+        let n = match reader.read(chunk) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -241,7 +350,7 @@ fn run(probe: &Probe, progress: &Arc<Progress>, deadline: Instant) -> Option<Str
     }
     progress.set_phase(Phase::Done);
     if let Some(re) = &probe.body_match
-        && !re.is_match(&body)
+        && !re.is_match(body)
     {
         return Some(format!("body does not match '{}'", re.as_str()));
     }
