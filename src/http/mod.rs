@@ -37,7 +37,7 @@ mod tls;
 mod transport;
 
 pub use probe::{
-    DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, MAX_REDIRECTS, Checker, Method, Probe, check, timeout_of,
+    Checker, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, MAX_REDIRECTS, Method, Probe, check, timeout_of,
     timeout_text,
 };
 pub use progress::{Outcome, Phase};

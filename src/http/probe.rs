@@ -266,8 +266,7 @@ fn agent(probe: &Probe, progress: &Arc<Progress>, keep: bool) -> Agent {
             "*/*"
         })
         .build();
-    let connector =
-        ProbeConnector::new(progress.clone(), probe.connect, probe.tls.clone(), keep);
+    let connector = ProbeConnector::new(progress.clone(), probe.connect, probe.tls.clone(), keep);
     let resolver = ProbeResolver::new(progress.clone());
     Agent::with_parts(config, connector, resolver)
 }
@@ -441,5 +440,194 @@ mod tests {
             ),
             "response headers larger than 307200 bytes"
         );
+    }
+
+    // A Checker against scripted loopback servers: which connections it keeps, and that a
+    // kept connection that turns out stale is not a failed check.
+
+    use std::io::Write;
+    use std::net::{SocketAddr, TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n";
+
+    /// A loopback server that runs `serve(connection number, stream)` on each connection it
+    /// accepts, each on a thread of its own; counts the connections.
+    struct Server {
+        addr: SocketAddr,
+        accepted: Arc<AtomicUsize>,
+    }
+
+    impl Server {
+        fn start(serve: impl Fn(usize, TcpStream) + Send + Sync + 'static) -> Server {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let accepted = Arc::new(AtomicUsize::new(0));
+            let count = accepted.clone();
+            let serve = Arc::new(serve);
+            std::thread::spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    let n = count.fetch_add(1, Ordering::SeqCst);
+                    let serve = serve.clone();
+                    std::thread::spawn(move || serve(n, stream));
+                }
+            });
+            Server { addr, accepted }
+        }
+
+        fn checker(&self) -> Checker {
+            let mut probe = Probe::new(Target::parse(&format!("http://{}/", self.addr)).unwrap());
+            probe.total = Duration::from_millis(500);
+            Checker::new(probe)
+        }
+
+        fn accepted(&self) -> usize {
+            self.accepted.load(Ordering::SeqCst)
+        }
+    }
+
+    /// Read one request head; false at the end of the connection.
+    fn request_in(s: &mut TcpStream) -> bool {
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let mut got = Vec::new();
+        let mut b = [0u8; 512];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            match s.read(&mut b) {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => got.extend_from_slice(&b[..n]),
+            }
+        }
+        true
+    }
+
+    /// `n` checks, 10 ms apart: each one's failure, if any.
+    fn checks(c: &mut Checker, n: usize) -> Vec<Option<String>> {
+        (0..n)
+            .map(|_| {
+                let o = c.check();
+                std::thread::sleep(Duration::from_millis(10));
+                o.failure
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_checker_keeps_its_connection() {
+        let server = Server::start(|_, mut s| {
+            while request_in(&mut s) {
+                let _ = s.write_all(OK);
+            }
+        });
+        let mut c = server.checker();
+        assert!(checks(&mut c, 20).iter().all(Option::is_none));
+        assert_eq!(server.accepted(), 1);
+    }
+
+    #[test]
+    fn a_response_that_ends_the_connection_is_not_kept() {
+        // `Connection: close`, HTTP/1.0 without keep-alive, a failed status (its body is not
+        // read): each check on a new connection, each answered.
+        for (answer, failure) in [
+            (
+                &b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nok\n"[..],
+                None,
+            ),
+            (b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n", None),
+            (
+                b"HTTP/1.1 503 Busy\r\nContent-Length: 3\r\n\r\nno\n",
+                Some("status 503, expected 200".to_string()),
+            ),
+        ] {
+            let server = Server::start(move |_, mut s| {
+                // Answer every request, as a server that ignores its own header would: the
+                // client is the one that must not send another.
+                while request_in(&mut s) {
+                    let _ = s.write_all(answer);
+                }
+            });
+            let mut c = server.checker();
+            let failures = checks(&mut c, 5);
+            assert!(failures.iter().all(|f| *f == failure), "{failures:?}");
+            assert_eq!(server.accepted(), 5, "{}", String::from_utf8_lossy(answer));
+        }
+    }
+
+    #[test]
+    fn a_server_that_closes_idle_connections_fails_no_check() {
+        // Closed right after each response, without saying so: the next check sees the
+        // close before it sends.
+        let server = Server::start(|_, mut s| {
+            if request_in(&mut s) {
+                let _ = s.write_all(OK);
+            }
+        });
+        let mut c = server.checker();
+        let failures = checks(&mut c, 10);
+        assert!(failures.iter().all(Option::is_none), "{failures:?}");
+        assert_eq!(server.accepted(), 10);
+    }
+
+    #[test]
+    fn a_kept_connection_closed_as_the_request_arrives_is_retried_once() {
+        // The server answers one request per connection and, when the next one arrives,
+        // closes: with the request read (the client reads the end of the connection) or
+        // unread (the kernel resets it). Either way the check goes again on a new
+        // connection, within the same deadline, and passes.
+        for reset in [false, true] {
+            let server = Server::start(move |_, mut s| {
+                if !request_in(&mut s) {
+                    return;
+                }
+                let _ = s.write_all(OK);
+                if reset {
+                    let mut b = [0u8; 1];
+                    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                    let _ = s.peek(&mut b);
+                } else {
+                    request_in(&mut s);
+                }
+            });
+            let mut c = server.checker();
+            let outcomes: Vec<Outcome> = (0..5).map(|_| c.check()).collect();
+            assert!(
+                outcomes.iter().all(Outcome::passed),
+                "reset={reset}: {outcomes:?}"
+            );
+            assert_eq!(
+                server.accepted(),
+                5,
+                "reset={reset}: one connection per check"
+            );
+        }
+    }
+
+    #[test]
+    fn a_kept_connection_that_gets_no_answer_times_out_and_is_dropped() {
+        // The second request on the connection is never answered (a host that died): the
+        // check fails at its deadline, is not retried, and the next one connects anew.
+        let server = Server::start(|n, mut s| {
+            let mut served = 0;
+            while request_in(&mut s) {
+                if n == 0 && served == 1 {
+                    std::thread::sleep(Duration::from_secs(3));
+                    return;
+                }
+                let _ = s.write_all(OK);
+                served += 1;
+            }
+        });
+        let mut c = server.checker();
+        assert!(c.check().passed());
+        let slow = c.check();
+        assert_eq!(
+            slow.failure.as_deref(),
+            Some("response: timed out after 0.5s"),
+            "{slow:?}"
+        );
+        assert!(slow.time_total >= Duration::from_millis(500), "{slow:?}");
+        assert!(slow.time_total < Duration::from_millis(900), "{slow:?}");
+        assert_eq!(server.accepted(), 1, "a timeout is not retried");
+        assert!(c.check().passed());
+        assert_eq!(server.accepted(), 2);
     }
 }

@@ -15,9 +15,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use ureq::http::{Uri, uri::Scheme};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, NextTimeout, Transport,
-};
+use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
 
 use super::progress::{Phase, Progress};
 use super::spec::{Head, HeadReader, HeadTooLarge, status_line_code};
@@ -370,6 +368,32 @@ fn peek(sock: &TcpStream) -> Peek {
     }
 }
 
+/// Send what the socket takes of `buf` at once, without waiting (0 when its send buffer is
+/// full); an error the socket has (a reset, a closed connection) is returned.
+fn send_now(sock: &TcpStream, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `sock` owns an open socket for the duration of the call, and `buf` is a valid
+    // buffer of the length passed, only read; MSG_DONTWAIT makes the call return at once,
+    // MSG_NOSIGNAL makes a closed connection an EPIPE error rather than a signal.
+    let n = unsafe {
+        libc::send(
+            sock.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        )
+    };
+    match usize::try_from(n) {
+        Ok(n) => Ok(n),
+        Err(_) => {
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(0),
+                _ => Err(e),
+            }
+        }
+    }
+}
+
 /// The input buffer's size to start with, before a response needs more: a health answer's
 /// head and body fit, and a body is read this much at a time.
 const INPUT_START: usize = READ_CHUNK;
@@ -559,11 +583,22 @@ impl Transport for ProbeTransport {
         });
         let timeout = timeout.for_write();
         let left = remaining(self.progress.deadline(), timeout)?;
-        self.io.tcp().set_write_timeout(Some(left))?;
         let output = &self.buffers.output()[..amount];
         let result = match &mut self.io {
-            Io::Plain(s) => s.write_all(output),
-            Io::Tls(s) => s.write_all(output).and_then(|()| s.flush()),
+            Io::Plain(s) => {
+                // A request fits in an idle connection's send buffer: sent without waiting,
+                // the socket needs no timeout for it.
+                let sent = send_now(s, output).map_err(|e| io_error(e, ureq::Timeout::Global))?;
+                if sent == output.len() {
+                    return Ok(());
+                }
+                s.set_write_timeout(Some(left))?;
+                s.write_all(&output[sent..])
+            }
+            Io::Tls(s) => {
+                s.sock.set_write_timeout(Some(left))?;
+                s.write_all(output).and_then(|()| s.flush())
+            }
         };
         result.map_err(|e| io_error(e, ureq::Timeout::Global))
     }
@@ -628,11 +663,16 @@ impl Transport for ProbeTransport {
 
     fn is_open(&mut self) -> bool {
         // ureq asks when a response is complete (may the connection go back to the pool?)
-        // and before it sends the next request on it.
-        if !self.keep || !self.nothing_held_back() || !self.io.idle_and_open() {
+        // and again before it sends the next request on it.
+        if !self.keep || !self.nothing_held_back() {
             return false;
         }
-        // The next response starts from nothing.
+        if self.in_head {
+            // Before the next request: what arrived since the response (the server's close,
+            // bytes nobody asked for) is seen now, the moment it matters.
+            return self.io.idle_and_open();
+        }
+        // A response just ended, read to its end: the next one starts from nothing.
         self.kept = true;
         self.status_seen = false;
         self.in_head = true;
@@ -692,6 +732,7 @@ impl Drop for ProbeTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::spec::MAX_HEAD;
 
     #[test]
     fn remaining_time_is_bounded_by_both_deadlines() {
@@ -703,5 +744,63 @@ mod tests {
         let later = Instant::now() + Duration::from_secs(10);
         let left = remaining(later, NextTimeout::default()).unwrap();
         assert!(left > Duration::from_secs(9));
+    }
+
+    #[test]
+    fn the_input_buffer_starts_small_and_grows_only_as_a_head_needs() {
+        let max = MAX_HEAD + 2 * READ_CHUNK;
+        let mut b = ProbeBuffers::new(4096, max);
+        assert!(
+            b.input.is_empty(),
+            "nothing allocated before the first read"
+        );
+        assert_eq!(b.input_append_buf().len(), INPUT_START);
+        b.input_append_buf()[..5].copy_from_slice(b"HTTP/");
+        b.input_appended(5);
+        assert_eq!(b.input(), b"HTTP/");
+        // ureq consumed nothing (a partial head): the next read appends.
+        b.input_consume(0);
+        assert!(!b.can_use_input());
+        // A head larger than the buffer: it grows, keeping what is there, up to the limit.
+        b.reserve_input(100 * 1024);
+        assert!(b.input_append_buf().len() >= 100 * 1024);
+        assert_eq!(b.input(), b"HTTP/");
+        b.reserve_input(10 * max);
+        assert_eq!(b.input.len(), max);
+        b.input_appended(max - 5);
+        assert!(b.input_append_buf().is_empty(), "no room past the limit");
+        // Consumed input makes room again, the rest moved to the front.
+        b.input_consume(max - 2);
+        assert!(b.can_use_input());
+        assert_eq!(b.input().len(), 2);
+        assert_eq!(b.input_append_buf().len(), max - 2);
+        // For the next connection: empty, and the grown memory given back.
+        b.clear();
+        assert!(b.input().is_empty() && b.input.is_empty());
+        assert_eq!(b.input_append_buf().len(), INPUT_START);
+        assert_eq!(b.output().len(), 4096);
+    }
+
+    #[test]
+    fn a_peek_tells_an_idle_connection_from_a_closed_one() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        assert_eq!(peek(&client), Peek::Nothing);
+        assert_eq!(send_now(&client, b"GET").unwrap(), 3);
+        server.write_all(b"x").unwrap();
+        let ready = Instant::now() + Duration::from_secs(5);
+        while peek(&client) == Peek::Nothing && Instant::now() < ready {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(peek(&client), Peek::Data, "a byte nobody asked for");
+        // Peeking leaves it there.
+        let mut b = [0u8; 4];
+        assert_eq!((&client).read(&mut b).unwrap(), 1);
+        drop(server);
+        while peek(&client) == Peek::Nothing && Instant::now() < ready {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(peek(&client), Peek::Closed);
     }
 }
