@@ -43,3 +43,4 @@ pub use probe::{
 pub use progress::{Outcome, Phase};
 pub use spec::{Header, MAX_HEAD, MAX_HEADER_LINE, STATUS_CODES, StatusSet, Target};
 pub use tls::{CA_BUNDLES, TlsOptions, load_certs};
+pub use transport::KEEP_FOR;

@@ -135,8 +135,10 @@ pub fn check(probe: &Probe) -> Outcome {
 ///
 /// The connection is kept only after a complete response that allows it (not `Connection:
 /// close`, not HTTP/1.0 without keep-alive, the body read to its end, nothing sent after it);
-/// a check that failed or timed out closes it. A kept connection is looked at before it is
-/// used: one the server closed while it was idle is dropped and a new one made. One that
+/// a check that failed or timed out closes it, and it serves checks for
+/// [`KEEP_FOR`](super::KEEP_FOR) at most.
+/// A kept connection is looked at before it is used: one the server closed while it was idle
+/// is dropped and a new one made. One that
 /// turns out stale only once the request is on it (reset, or closed before any byte of a
 /// response came) is not a failure: the request is made again, once, on a new connection,
 /// within the same deadline.
@@ -449,6 +451,8 @@ mod tests {
     use std::net::{SocketAddr, TcpListener, TcpStream};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    use crate::http::KEEP_FOR;
+
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n";
 
     /// A loopback server that runs `serve(connection number, stream)` on each connection it
@@ -521,6 +525,22 @@ mod tests {
         let mut c = server.checker();
         assert!(checks(&mut c, 20).iter().all(Option::is_none));
         assert_eq!(server.accepted(), 1);
+    }
+
+    #[test]
+    fn a_kept_connection_serves_checks_for_keep_for_then_a_new_one_is_made() {
+        let server = Server::start(|_, mut s| {
+            while request_in(&mut s) {
+                let _ = s.write_all(OK);
+            }
+        });
+        let mut c = server.checker();
+        let start = Instant::now();
+        while start.elapsed() < KEEP_FOR + KEEP_FOR / 2 {
+            assert!(c.check().passed());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(server.accepted(), 2);
     }
 
     #[test]

@@ -22,6 +22,11 @@ use super::spec::{Head, HeadReader, HeadTooLarge, status_line_code};
 use super::tls::{TlsOptions, build_tls_config};
 use crate::error::{lowercase_first, os_reason};
 
+/// How long a kept connection serves checks: the first request after that goes out on a new
+/// connection, so that the server's accept path (listening socket, backlog, accept), which a
+/// request on a kept connection does not go through, is tested at least this often.
+pub const KEEP_FOR: Duration = Duration::from_secs(1);
+
 /// Most bytes read from the socket at once while reading a response head.
 pub(super) const READ_CHUNK: usize = 16 * 1024;
 
@@ -141,6 +146,7 @@ impl Connector<()> for ProbeConnector {
         });
         Ok(Some(ProbeTransport {
             io,
+            born: Instant::now(),
             peer,
             buffers,
             progress: self.progress.clone(),
@@ -519,6 +525,8 @@ impl Buffers for ProbeBuffers {
 /// each one moving the recorded phase forward (request sent, then response).
 pub(super) struct ProbeTransport {
     io: Io,
+    /// When the connection was made (kept for [`KEEP_FOR`] at most).
+    born: Instant,
     peer: Option<SocketAddr>,
     buffers: ProbeBuffers,
     progress: Arc<Progress>,
@@ -670,7 +678,7 @@ impl Transport for ProbeTransport {
         if self.in_head {
             // Before the next request: what arrived since the response (the server's close,
             // bytes nobody asked for) is seen now, the moment it matters.
-            return self.io.idle_and_open();
+            return self.born.elapsed() < KEEP_FOR && self.io.idle_and_open();
         }
         // A response just ended, read to its end: the next one starts from nothing.
         self.kept = true;

@@ -1406,8 +1406,9 @@ fn round_at_least(w: &Watch, from: usize, n: u64) -> usize {
     .0
 }
 
-/// Over 60 rounds at INTERVAL=0.05 each URL's nginx accepts one connection, not one per round:
-/// the checks go out on the connection kept from the round before. Every round passes.
+/// Over 60 rounds at INTERVAL=0.05 each URL's nginx accepts a few connections, not one per
+/// round: the checks go out on the connection kept from the round before (a new one each
+/// `KEEP_FOR`, 1 s). Every round passes.
 #[test]
 fn checks_reuse_one_connection_per_url() {
     if !need_root() {
@@ -1423,7 +1424,7 @@ fn checks_reuse_one_connection_per_url() {
         let (requests, connections) = requests_and_connections(web);
         assert!(requests >= 60, "{requests} requests in 60 rounds");
         assert!(
-            connections <= 2,
+            connections <= 5,
             "{connections} connections for {requests} requests: not kept"
         );
     }
@@ -1490,12 +1491,9 @@ fn a_host_crash_with_a_kept_connection_fails_at_timeout() {
             &format!("TIMEOUT={timeout}"),
         ]),
     );
-    let mut from = round_at_least(&w, 0, 5);
-    assert_eq!(
-        requests_and_connections(&web2).1,
-        1,
-        "the connection is kept"
-    );
+    let mut from = round_at_least(&w, 0, 4);
+    let (requests, connections) = requests_and_connections(&web2);
+    assert!(connections < requests, "the connection is kept");
     for (what, crash, restore) in [
         (
             "bridge port down",
