@@ -134,11 +134,11 @@ pub fn check(probe: &Probe) -> Outcome {
 /// so that a caller that watches the deadline itself starts no thread per check.
 ///
 /// The connection is kept only after a complete response that allows it (not `Connection:
-/// close`, not HTTP/1.0 without keep-alive, the body read to its end, nothing sent after it);
-/// a check that failed or timed out closes it, and it serves checks for
-/// [`KEEP_FOR`](super::KEEP_FOR) at most.
-/// A kept connection is looked at before it is used: one the server closed while it was idle
-/// is dropped and a new one made. One that
+/// close`, not HTTP/1.0 without keep-alive, the body read to its end, nothing sent after it),
+/// so a check that timed out, failed on the connection or on its status closes it (only a
+/// body that does not match `body_match` leaves it kept: it was read whole); it serves checks
+/// for [`KEEP_FOR`](super::KEEP_FOR) at most. A kept connection is looked at before it is
+/// used: one the server closed while it was idle is dropped and a new one made. One that
 /// turns out stale only once the request is on it (reset, or closed before any byte of a
 /// response came) is not a failure: the request is made again, once, on a new connection,
 /// within the same deadline.
