@@ -37,9 +37,10 @@ mod tls;
 mod transport;
 
 pub use probe::{
-    DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, MAX_REDIRECTS, Method, Probe, check, check_here, timeout_of,
+    Checker, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, MAX_REDIRECTS, Method, Probe, check, timeout_of,
     timeout_text,
 };
 pub use progress::{Outcome, Phase};
 pub use spec::{Header, MAX_HEAD, MAX_HEADER_LINE, STATUS_CODES, StatusSet, Target};
 pub use tls::{CA_BUNDLES, TlsOptions, load_certs};
+pub use transport::KEEP_FOR;

@@ -76,35 +76,77 @@ impl Outcome {
     }
 }
 
-/// Progress shared between the probe's pieces and the deadline watcher.
+/// Progress shared between the probe's pieces and the deadline watcher. A [`Checker`]'s is
+/// long-lived: [`Progress::begin`] starts it over for each check.
+///
+/// [`Checker`]: super::probe::Checker
 #[derive(Debug)]
 pub(super) struct Progress {
-    start: Instant,
     state: Mutex<State>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct State {
+    /// When the check started, and its total deadline (every socket wait ends there).
+    pub(super) start: Instant,
+    pub(super) deadline: Instant,
     pub(super) phase: Option<Phase>,
     pub(super) code: Option<u16>,
     pub(super) tried: Option<SocketAddr>,
     pub(super) remote: Option<SocketAddr>,
     pub(super) namelookup: Option<Duration>,
     pub(super) connect: Option<Duration>,
+    /// The request went out on a connection kept from an earlier check.
+    pub(super) reused: bool,
+    /// Some byte of the response has arrived.
+    pub(super) received: bool,
+}
+
+impl State {
+    fn new(start: Instant, deadline: Instant) -> State {
+        State {
+            start,
+            deadline,
+            phase: None,
+            code: None,
+            tried: None,
+            remote: None,
+            namelookup: None,
+            connect: None,
+            reused: false,
+            received: false,
+        }
+    }
 }
 
 impl Progress {
-    pub(super) fn new(start: Instant) -> Progress {
+    /// A check started at `start`, to end by `deadline`.
+    pub(super) fn new(start: Instant, deadline: Instant) -> Progress {
         Progress {
-            start,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State::new(start, deadline)),
         }
+    }
+
+    /// Start over: a new check started at `start`, to end by `deadline`.
+    pub(super) fn begin(&self, start: Instant, deadline: Instant) {
+        self.with(|s| *s = State::new(start, deadline));
+    }
+
+    /// Start the request over within the same check (a kept connection turned out stale):
+    /// what the failed attempt reached is forgotten, the start and the deadline are kept.
+    pub(super) fn retry(&self) {
+        self.with(|s| *s = State::new(s.start, s.deadline));
     }
 
     pub(super) fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
         // A poisoned lock only means a probe thread panicked; the data is still usable.
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut guard)
+    }
+
+    /// The check's total deadline.
+    pub(super) fn deadline(&self) -> Instant {
+        self.with(|s| s.deadline)
     }
 
     /// Move to `phase` (redirects start again from Resolve).
@@ -127,11 +169,10 @@ impl Progress {
     }
 
     pub(super) fn elapsed(&self) -> Duration {
-        self.start.elapsed()
+        self.with(|s| s.start.elapsed())
     }
 
     pub(super) fn outcome(&self, failure: Option<String>) -> Outcome {
-        let time_total = self.elapsed();
         self.with(|s| Outcome {
             code: s.code,
             phase: s.phase.unwrap_or(Phase::Start),
@@ -139,7 +180,7 @@ impl Progress {
             remote: s.remote,
             time_namelookup: s.namelookup,
             time_connect: s.connect,
-            time_total,
+            time_total: s.start.elapsed(),
             failure,
         })
     }
@@ -151,7 +192,8 @@ mod tests {
 
     #[test]
     fn outcome_code_text() {
-        let mut o = Progress::new(Instant::now()).outcome(None);
+        let now = Instant::now();
+        let mut o = Progress::new(now, now).outcome(None);
         assert_eq!(o.code_text(), "000");
         o.code = Some(204);
         assert_eq!(o.code_text(), "204");
@@ -160,9 +202,17 @@ mod tests {
     #[test]
     fn phases_are_ordered() {
         assert!(Phase::Resolve < Phase::Connect && Phase::Response < Phase::Body);
-        let p = Progress::new(Instant::now());
+        let now = Instant::now();
+        let p = Progress::new(now, now);
         p.reach(Phase::Body);
         p.reach(Phase::Response);
         assert_eq!(p.outcome(None).phase, Phase::Body);
+        // A retry forgets how far the attempt got, not when the check started.
+        p.with(|s| s.reused = true);
+        p.retry();
+        let o = p.outcome(None);
+        assert_eq!(o.phase, Phase::Start);
+        assert!(!p.with(|s| s.reused));
+        assert_eq!(p.with(|s| (s.start, s.deadline)), (now, now));
     }
 }

@@ -1,10 +1,11 @@
 //! The rounds' HTTP checks: one long-lived thread per URL (SELF_URL, PEER_URL), started once,
-//! each running one check when told to ([`http::check_here`], on that thread), so that a round
-//! starts no thread and no process. The results come back on a channel, and a byte on a
-//! socket pair wakes the watcher's `poll(2)`.
+//! each running one check when told to (its [`http::Checker`], on that thread), so that a round
+//! starts no thread and no process, and reuses the connection of the round before (HTTP/1.1
+//! keep-alive) and the buffers. The results come back on a channel, and a byte on a socket
+//! pair wakes the watcher's `poll(2)`.
 //!
-//! A check is bounded by TIMEOUT inside ([`http::check_here`]); the watcher also stops waiting
-//! for it at TIMEOUT and counts it failed. A check still running when the next round starts
+//! A check is bounded by TIMEOUT inside ([`http::Checker::check`]); the watcher also stops
+//! waiting for it at TIMEOUT and counts it failed. A check still running when the next round starts
 //! (a resolver stuck past its deadline) is not started twice: that round counts it failed too.
 
 use std::io::{self, Read, Write};
@@ -12,7 +13,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
 
-use crate::http::{self, Outcome, Probe};
+use crate::http::{Checker, Outcome, Probe};
 use crate::watch::protocol::Target;
 
 /// A finished check.
@@ -49,8 +50,9 @@ impl Results {
 
     /// Every result that has arrived (the wake socket was readable).
     pub fn take(&mut self) -> Vec<Done> {
+        // A short read took every byte there was: no second read to learn that.
         let mut sink = [0u8; 64];
-        while matches!(self.wake_rx.read(&mut sink), Ok(n) if n > 0) {}
+        while matches!(self.wake_rx.read(&mut sink), Ok(n) if n == sink.len()) {}
         self.rx.try_iter().collect()
     }
 }
@@ -78,9 +80,10 @@ impl Prober {
         std::thread::Builder::new()
             .name(format!("check-{target}"))
             .spawn(move || {
+                let mut checker = Checker::new(probe);
                 // Ends when the watcher drops its `Prober` (the sender) or goes away.
                 while let Ok(round) = rx.recv() {
-                    let outcome = http::check_here(&probe);
+                    let outcome = checker.check();
                     if tx
                         .send(Done {
                             target,

@@ -1519,3 +1519,210 @@ fn cpu_in_steady_state() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Keep-alive: each URL's checks reuse one connection.
+
+/// nginx answering 200 on `ip`:80 in `ns`, logging each request's connection number (nginx's
+/// `$connection`) to `conn.log` in its directory; `extra`: more directives for the server.
+fn web_logged(ns: &Netns, ip: &str, extra: &str) -> Nginx {
+    Nginx::start(
+        Some(ns),
+        &format!(
+            "log_format conn '$connection';\n\
+             server {{ listen {ip}:80; access_log conn.log conn; {extra}\n\
+             location / {{ default_type text/plain; return 200 \"ok\\n\"; }} }}\n"
+        ),
+    )
+}
+
+/// (requests, distinct connections) in a [`web_logged`] nginx's log.
+fn requests_and_connections(n: &Nginx) -> (usize, usize) {
+    let log = std::fs::read_to_string(n.dir.path().join("conn.log")).unwrap_or_default();
+    let mut conns: Vec<&str> = log.lines().collect();
+    let requests = conns.len();
+    conns.sort_unstable();
+    conns.dedup();
+    (requests, conns.len())
+}
+
+/// Wait for round `n` or a later one; its index in the transcript.
+fn round_at_least(w: &Watch, from: usize, n: u64) -> usize {
+    w.wait_for(from, Duration::from_secs(10), |l| {
+        is_round(l)
+            && field(l, "n")
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|m| m >= n)
+    })
+    .0
+}
+
+/// Over 60 rounds at INTERVAL=0.05 each URL's nginx accepts a few connections, not one per
+/// round: the checks go out on the connection kept from the round before (a new one each
+/// `KEEP_FOR`, 1 s). Every round passes.
+#[test]
+fn checks_reuse_one_connection_per_url() {
+    if !need_root() {
+        return;
+    }
+    let t = Topo::new();
+    let web1 = web_logged(&t.lb1, LB1, "");
+    let web2 = web_logged(&t.lb2, LB2, "");
+    let w = Watch::start(&t.lb1, &conf(&["INTERVAL=0.05", "TIMEOUT=0.5"]));
+    round_at_least(&w, 0, 60);
+    drop(w);
+    for web in [&web1, &web2] {
+        let (requests, connections) = requests_and_connections(web);
+        assert!(requests >= 60, "{requests} requests in 60 rounds");
+        assert!(
+            connections <= 5,
+            "{connections} connections for {requests} requests: not kept"
+        );
+    }
+}
+
+/// A server that closes idle connections fails no round. Rounds 50 ms apart, 100 of them, all
+/// passing, against nginx that sends `Connection: close` with every answer (self), and nginx
+/// that closes a kept connection 30 ms after its last request (peer: the next check sees the
+/// close and makes a new connection), then 50 ms after (the close and the next request race:
+/// a request sent on a connection being closed is made again on a new one).
+#[test]
+fn a_server_closing_idle_connections_fails_no_round() {
+    if !need_root() {
+        return;
+    }
+    let t = Topo::new();
+    for idle in ["30ms", "50ms"] {
+        let web1 = web_logged(&t.lb1, LB1, "keepalive_timeout 0;");
+        let web2 = web_logged(&t.lb2, LB2, &format!("keepalive_timeout {idle};"));
+        let w = Watch::start(&t.lb1, &conf(&["INTERVAL=0.05", "TIMEOUT=0.5"]));
+        let first = round_at_least(&w, 0, 1);
+        let last = round_at_least(&w, first, 100);
+        let lines = w.lines();
+        let failed: Vec<&String> = lines[first..=last]
+            .iter()
+            .map(|(_, l)| l)
+            .filter(|l| {
+                is_round(l) && (field(l, "self") != Some("ok") || field(l, "peer") != Some("ok"))
+            })
+            .collect();
+        assert!(
+            failed.is_empty(),
+            "keepalive_timeout {idle}: failed rounds: {failed:?}\n{}",
+            w.transcript()
+        );
+        drop(w);
+        let (requests, connections) = requests_and_connections(&web1);
+        assert_eq!(
+            requests, connections,
+            "Connection: close, yet a connection was reused"
+        );
+        let (requests, connections) = requests_and_connections(&web2);
+        println!("keepalive_timeout {idle}: {connections} connections for {requests} requests");
+        assert!(
+            connections > 1 && connections <= requests,
+            "keepalive_timeout {idle}: {connections} connections for {requests} requests"
+        );
+        if idle == "30ms" {
+            assert!(
+                2 * connections >= requests,
+                "keepalive_timeout 30ms, rounds 50 ms apart: {connections} connections for \
+                 {requests} requests"
+            );
+        }
+    }
+}
+
+/// A host crash with a kept connection still fails at TIMEOUT: the kept connection to a host
+/// that is gone gets no answer (its bridge port down; then, back, its address removed), the
+/// check fails at the round's TIMEOUT with a timeout as its reason, as a new connection's
+/// would, and the peer is `ok` again on a new connection once it is back.
+#[test]
+fn a_host_crash_with_a_kept_connection_fails_at_timeout() {
+    if !need_root() {
+        return;
+    }
+    let t = Topo::new();
+    let _web1 = web_logged(&t.lb1, LB1, "");
+    let web2 = web_logged(&t.lb2, LB2, "");
+    let (interval, timeout) = (0.2, 0.15);
+    let w = Watch::start(
+        &t.lb1,
+        &conf(&[
+            &format!("INTERVAL={interval}"),
+            &format!("TIMEOUT={timeout}"),
+        ]),
+    );
+    let mut from = round_at_least(&w, 0, 4);
+    let (requests, connections) = requests_and_connections(&web2);
+    assert!(connections < requests, "the connection is kept");
+    for (what, crash, restore) in [
+        (
+            "bridge port down",
+            Box::new(|| t.crash(2)) as Box<dyn Fn()>,
+            Box::new(|| t.restore(2)) as Box<dyn Fn()>,
+        ),
+        (
+            "address removed",
+            Box::new(|| {
+                t.lb2
+                    .ip(&["addr", "del", &format!("{LB2}/24"), "dev", "eth0"]);
+            }),
+            Box::new(|| {
+                t.lb2
+                    .ip(&["addr", "add", &format!("{LB2}/24"), "dev", "eth0"]);
+                t.lb2.ip(&["route", "replace", "default", "via", GW]);
+            }),
+        ),
+    ] {
+        // The peer answered on its kept connection just now.
+        let (i, _, _) = w.wait_for(from, Duration::from_secs(5), |l| {
+            is_round(l) && field(l, "peer") == Some("ok")
+        });
+        let crashed = Instant::now();
+        crash();
+        let (j, at, failed) = w.wait_for(i + 1, Duration::from_secs(5), |l| {
+            is_round(l) && field(l, "peer") == Some("fail")
+        });
+        let seen = at.duration_since(crashed).as_secs_f64();
+        assert!(
+            seen <= interval + timeout + 0.3,
+            "{what}: peer=fail only after {seen:.3}s\n{}",
+            w.transcript()
+        );
+        assert_eq!(field(&failed, "peer_code"), Some("000"), "{failed}");
+        let lines = w.lines();
+        let (_, check) = lines[i..j]
+            .iter()
+            .rev()
+            .find(|(_, l)| kind(l) == "check" && field(l, "target") == Some("peer"))
+            .unwrap_or_else(|| panic!("{what}: no check line\n{}", w.transcript()));
+        assert!(
+            detail(check).is_some_and(|d| d.ends_with(&format!("timed out after {timeout}s"))),
+            "{what}: {check}"
+        );
+        // The round that failed took its TIMEOUT: its line came TIMEOUT after it started,
+        // not at once (a refused or reset connection would).
+        let before = lines[..j]
+            .iter()
+            .rev()
+            .find(|(_, l)| is_round(l))
+            .map(|(t, _)| *t)
+            .expect("a round before");
+        let took = at.duration_since(before).as_secs_f64();
+        assert!(
+            took >= interval - 0.02,
+            "{what}: the failed round came {took:.3}s after the one before\n{}",
+            w.transcript()
+        );
+        restore();
+        let (k, _, _) = w.wait_for(j, Duration::from_secs(10), |l| {
+            is_round(l) && field(l, "peer") == Some("ok")
+        });
+        from = k;
+    }
+    assert!(
+        requests_and_connections(&web2).1 >= 2,
+        "a new connection after the timeouts"
+    );
+}
