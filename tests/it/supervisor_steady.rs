@@ -167,18 +167,12 @@ enum Kind {
 fn classify(a: &Arp, self_ip: Ipv4Addr, held: &[Ipv4Addr], vips: &[Ipv4Addr]) -> Kind {
     let gw: Ipv4Addr = GW.parse().expect("GW");
     let zero = Ipv4Addr::UNSPECIFIED;
-    let hosts: [Ipv4Addr; 3] = [
-        gw,
-        LB1.parse().expect("LB1"),
-        LB2.parse().expect("LB2"),
-    ];
+    let hosts: [Ipv4Addr; 3] = [gw, LB1.parse().expect("LB1"), LB2.parse().expect("LB2")];
     match a.op {
         1 if a.spa == zero && vips.contains(&a.tpa) => Kind::Probe(a.tpa),
         1 if held.contains(&a.spa) && (a.tpa == gw || a.tpa == a.spa) => Kind::Refresh(a.spa),
         2 if held.contains(&a.spa) && a.tpa == zero => Kind::ProbeAnswer(a.spa),
-        1 | 2 if a.spa == self_ip && hosts.contains(&a.tpa) && a.tpa != self_ip => {
-            Kind::Neighbour
-        }
+        1 | 2 if a.spa == self_ip && hosts.contains(&a.tpa) && a.tpa != self_ip => Kind::Neighbour,
         _ => Kind::Unexplained,
     }
 }
@@ -247,10 +241,7 @@ fn a_steady_supervisor_sends_only_refreshes_and_a_probe_per_vip_per_refresh() {
         sups.push(
             t.lb(n)
                 .cmd("sh")
-                .args([
-                    "-c",
-                    &sup_line(shell(n), &path(n, "conf"), &path(n, "log")),
-                ])
+                .args(["-c", &sup_line(shell(n), &path(n, "conf"), &path(n, "log"))])
                 .env("VIPKIT_BIN", bin_dir())
                 .spawn(),
         );
@@ -299,7 +290,10 @@ fn a_steady_supervisor_sends_only_refreshes_and_a_probe_per_vip_per_refresh() {
             report()
         );
     }
-    let vips: Vec<Ipv4Addr> = [VIP1, VIP2].iter().map(|v| v.parse().expect("VIP")).collect();
+    let vips: Vec<Ipv4Addr> = [VIP1, VIP2]
+        .iter()
+        .map(|v| v.parse().expect("VIP"))
+        .collect();
     let window = WINDOW.as_secs_f64();
     let periods = (window / REFRESH).ceil() as usize;
     let mut probes_by: Vec<Vec<(Ipv4Addr, f64)>> = Vec::new();
@@ -367,7 +361,10 @@ fn a_steady_supervisor_sends_only_refreshes_and_a_probe_per_vip_per_refresh() {
             probes.extend(pt.into_iter().map(|x| (*v, x)));
         }
         let answers = count(&Kind::ProbeAnswer(held[0]));
-        eprintln!("lb{n}: the kernel's answers to probes of {}: {answers}", held[0]);
+        eprintln!(
+            "lb{n}: the kernel's answers to probes of {}: {answers}",
+            held[0]
+        );
         // One refresh per GARP_REFRESH: window / GARP_REFRESH of them, ± 1.
         let expect = window / REFRESH;
         if (refresh_t.len() as f64 - expect).abs() > 1.0 {
@@ -378,7 +375,9 @@ fn a_steady_supervisor_sends_only_refreshes_and_a_probe_per_vip_per_refresh() {
             ));
         }
         for a in &unexplained {
-            problems.push(format!("lb{n} sent ARP not explained by the steady state: {a:?}"));
+            problems.push(format!(
+                "lb{n} sent ARP not explained by the steady state: {a:?}"
+            ));
         }
         probes_by.push(probes);
         answers_by.push(vec![held[0]; answers]);
@@ -547,12 +546,141 @@ fn lasting_zombies(init: i32) -> Vec<String> {
         .filter(|p| p.state == "Z" && first.contains(&p.pid))
         .map(|p| {
             let parent = now.iter().find(|q| q.pid == p.ppid).map_or_else(
-                || format!("pid {} (not in the namespace)", p.ppid),
+                || {
+                    if p.ppid == init {
+                        format!("the namespace's init (pid {init}), which never reaps")
+                    } else {
+                        format!("pid {}", p.ppid)
+                    }
+                },
                 |q| format!("pid {} ({}) {}", q.pid, q.comm, q.cmdline),
             );
             format!("zombie pid {} ({}), child of {parent}", p.pid, p.comm)
         })
         .collect()
+}
+
+/// The last PID allocated in `init`'s PID namespace (its `ns_last_pid`, read by a process
+/// started in it for that: which itself takes one PID).
+fn ns_last_pid(init: i32) -> u64 {
+    let out = Cmd::new("nsenter")
+        .args(["-t", &init.to_string(), "-p", "--", "cat"])
+        .arg("/proc/sys/kernel/ns_last_pid")
+        .ok();
+    out.stdout.trim().parse().expect("ns_last_pid")
+}
+
+/// A zombie seen by [`ZombieLog`]: what it was, whose child, and when it was seen.
+struct Seen {
+    comm: String,
+    parent: String,
+    first: Instant,
+    last: Instant,
+}
+
+/// Every zombie in a PID namespace, sampled every 50 ms on a thread of its own, with how long
+/// each stayed a zombie (a lower bound): for the record of which of the script's children
+/// wait for their reaping, and how long.
+struct ZombieLog {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Vec<Seen>>>,
+}
+
+impl ZombieLog {
+    fn start(init: i32) -> ZombieLog {
+        let stop = Arc::new(AtomicBool::new(false));
+        let st = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut seen: std::collections::HashMap<i32, Seen> = Default::default();
+            while !st.load(Ordering::Relaxed) {
+                let ps = procs_in(init);
+                let now = Instant::now();
+                for p in ps.iter().filter(|p| p.state == "Z") {
+                    let parent = ps.iter().find(|q| q.pid == p.ppid).map_or_else(
+                        || format!("pid {}", p.ppid),
+                        |q| format!("{} ({})", q.comm, q.cmdline),
+                    );
+                    seen.entry(p.pid)
+                        .and_modify(|s| s.last = now)
+                        .or_insert(Seen {
+                            comm: p.comm.clone(),
+                            parent,
+                            first: now,
+                            last: now,
+                        });
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let mut v: Vec<Seen> = seen.into_values().collect();
+            v.sort_by_key(|s| s.first);
+            v
+        });
+        ZombieLog {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stop sampling: one line per zombie seen, "COMM, child of PARENT: at least N ms".
+    fn finish(mut self, t0: Instant) -> Vec<String> {
+        self.stop.store(true, Ordering::Relaxed);
+        let seen = self
+            .thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default();
+        seen.iter()
+            .map(|s| {
+                format!(
+                    "{}, child of {}: a zombie from {:.2} s for at least {} ms",
+                    s.comm,
+                    s.parent,
+                    s.first.duration_since(t0).as_secs_f64(),
+                    s.last.duration_since(s.first).as_millis()
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for ZombieLog {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The zombie check itself: a child orphaned to an init that never reaps is found, and named
+/// with its parent (so that the test below cannot pass by not seeing zombies).
+#[test]
+fn the_zombie_check_finds_a_child_left_to_an_init_that_never_reaps() {
+    if !need_root() {
+        return;
+    }
+    let ns = crate::netns::single();
+    let (_unshare, init) = non_reaping_init(&ns, 30);
+    assert!(lasting_zombies(init).is_empty());
+    // sh exits at once: its background sleep goes to the namespace's init, and stays a zombie.
+    Cmd::new("nsenter")
+        .args([
+            "-t",
+            &init.to_string(),
+            "-p",
+            "--",
+            "sh",
+            "-c",
+            "sleep 0.1 & exit 0",
+        ])
+        .ok();
+    std::thread::sleep(Duration::from_millis(300));
+    let z = lasting_zombies(init);
+    assert_eq!(z.len(), 1, "{z:?}");
+    assert!(
+        z[0].starts_with("zombie pid ") && z[0].contains("(sleep), child of the namespace's init"),
+        "{z:?}"
+    );
 }
 
 /// One balancer whose supervisor, watcher, nginx and everything they start live in a PID
@@ -678,7 +806,9 @@ impl Jail {
     /// Wait until the log has `count` lines with `needle`.
     fn wait_events(&self, needle: &str, count: usize, timeout: Duration) {
         if !wait_until(timeout, || self.events(needle) >= count) {
-            self.fail(&format!("no {count} lines with {needle} within {timeout:?}"));
+            self.fail(&format!(
+                "no {count} lines with {needle} within {timeout:?}"
+            ));
         }
     }
 
@@ -705,6 +835,7 @@ fn a_supervisor_whose_init_never_reaps_runs_60s_without_zombies() {
     let t = Topo::new();
     let mut jails: Vec<Jail> = [1u8, 2].iter().map(|&n| Jail::new(&t, n)).collect();
     let t0 = Instant::now();
+    let zlogs: Vec<ZombieLog> = jails.iter().map(|j| ZombieLog::start(j.init)).collect();
     for j in jails.iter_mut() {
         let ns = t.lb(j.n);
         j.start(ns);
@@ -742,12 +873,27 @@ fn a_supervisor_whose_init_never_reaps_runs_60s_without_zombies() {
         }
     }
     let mut looks = 0;
+    // The PIDs the steady state takes (forks), each measurement taking one itself.
+    let steady_from = Instant::now();
+    let pids_from: Vec<u64> = jails.iter().map(|j| ns_last_pid(j.init)).collect();
     while t0.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_secs(5));
         for j in &jails {
             j.no_zombies(&format!("{} s in", t0.elapsed().as_secs()));
         }
         looks += 1;
+    }
+    let steady_secs = steady_from.elapsed().as_secs_f64();
+    for (j, from) in jails.iter().zip(&pids_from) {
+        let forks = ns_last_pid(j.init) - from - 1;
+        eprintln!(
+            "lb{} ({}): {forks} processes started in its PID namespace in {steady_secs:.1} s of \
+             steady state ({:.0} rounds), {}",
+            j.n,
+            shell(j.n),
+            steady_secs / 0.1,
+            j.log().lines().filter(|l| l.contains("event=")).count()
+        );
     }
     for j in jails.iter_mut() {
         let ps = j.no_zombies("at 60 s");
@@ -771,7 +917,10 @@ fn a_supervisor_whose_init_never_reaps_runs_60s_without_zombies() {
             j.fail("not every move reloaded nginx");
         }
         // The supervisor, its watcher, nginx's master and 2 workers.
-        let sup = ps.iter().filter(|p| p.cmdline.contains("vip-supervisor")).count();
+        let sup = ps
+            .iter()
+            .filter(|p| p.cmdline.contains("vip-supervisor"))
+            .count();
         let watch = ps.iter().filter(|p| p.comm == "vip-watch").count();
         if sup != 1 || watch != 1 || ps.len() != 5 {
             j.fail(&format!(
@@ -797,5 +946,15 @@ fn a_supervisor_whose_init_never_reaps_runs_60s_without_zombies() {
         if left.len() != 3 || !left.iter().all(|p| p.comm == "nginx") {
             j.fail("something other than nginx is left after the stop");
         }
+    }
+    for (j, z) in jails.iter().zip(zlogs) {
+        let seen = z.finish(t0);
+        eprintln!(
+            "lb{} ({}): {} zombies seen (sampled every 50 ms){}",
+            j.n,
+            shell(j.n),
+            seen.len(),
+            seen.iter().map(|l| format!("\n  {l}")).collect::<String>()
+        );
     }
 }
