@@ -888,7 +888,8 @@ fn a_supervisor_whose_init_never_reaps_runs_60s_without_zombies() {
         let forks = ns_last_pid(j.init) - from - 1;
         eprintln!(
             "lb{} ({}): {forks} processes started in its PID namespace in {steady_secs:.1} s of \
-             steady state ({:.0} rounds), {}",
+             steady state ({:.0} rounds; the state file rewritten at each refresh and probe), \
+             {} log lines in all",
             j.n,
             shell(j.n),
             steady_secs / 0.1,
