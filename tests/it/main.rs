@@ -14,6 +14,7 @@ mod httpcheck;
 mod man;
 mod nginx_reload;
 mod supervisor;
+mod supervisor_steady;
 mod vip_bind;
 mod vip_watch;
 mod vip_watch_runtime;
