@@ -232,7 +232,10 @@ mod tests {
         assert!(t.contains("who-has 198.51.100.1 tell VIP"), "{t}");
         assert!(t.contains("every 10 s"), "{t}");
         assert!(t.contains("damping:       none (MIN_HOLD=0)"), "{t}");
-        assert!(t.contains("one duplicate probe per VIP every 11.2 s"), "{t}");
+        assert!(
+            t.contains("one duplicate probe per VIP every 11.2 s"),
+            "{t}"
+        );
         assert!(
             t.contains("eth0 down or without carrier: every VIP is released"),
             "{t}"
