@@ -487,6 +487,7 @@ fn program(rows: &[Row]) -> String {
     s += "NOW=100000\n\
           now_cs() { R=$NOW; }\n\
           log_event() { echo \"event=$1 reason=$3\"; }\n\
+          defer_event() { echo \"event=$1 reason=$3\"; }\n\
           wcmd() { echo \"cmd $1\"; }\n\
           T_BIND=true T_UNBIND=true DRY_RUN=no\n\
           RUN=$(mktemp -d) || exit 1\n";
