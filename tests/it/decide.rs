@@ -373,6 +373,18 @@ const ROWS: &[Row] = &[
         ],
     },
     Row {
+        name: "peer not held, its first failure: the early probe's answer is kept for FALL",
+        role: "peer",
+        state: "peer_raw=fail peer_fail=1; vset held 1 no; vset dad 1 pending; \
+                vset dadwhy 1 takeover; vset probecs 1 $NOW; vset claimcs 1 $NOW",
+        call: "L_result=free; vset dad 1 free; vset dadcs 1 $NOW; decide 1; \
+               peer_verdict=down peer_fail=2; decide 1",
+        want: &[
+            "cmd announce 198.51.100.2 burst",
+            "event=takeover reason=peer-unhealthy",
+        ],
+    },
+    Row {
         name: "peer not held, healthy again: a takeover's free answer is no orphan",
         role: "peer",
         state: "vset held 1 no; vset dad 1 free; vset dadcs 1 $NOW; vset dadwhy 1 takeover; \
