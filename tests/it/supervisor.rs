@@ -859,7 +859,7 @@ impl Drop for Client {
 /// What a `TestServer` does with each request.
 #[derive(Clone, Copy)]
 #[repr(u8)]
-enum Behaviour {
+pub(crate) enum Behaviour {
     /// 200 ok.
     Healthy = 0,
     /// 503 and 200 by turns, one per request: a peer flapping faster than RISE/FALL.
@@ -873,14 +873,14 @@ enum Behaviour {
 }
 
 /// A tiny HTTP health endpoint in a namespace, switchable between healthy, flapping and hung.
-struct TestServer {
+pub(crate) struct TestServer {
     mode: Arc<AtomicU8>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl TestServer {
-    fn start(ns: &Netns, port: u16) -> TestServer {
+    pub(crate) fn start(ns: &Netns, port: u16) -> TestServer {
         let mode = Arc::new(AtomicU8::new(Behaviour::Healthy as u8));
         let stop = Arc::new(AtomicBool::new(false));
         let (m, st, name) = (mode.clone(), stop.clone(), ns.name.clone());
@@ -938,7 +938,7 @@ impl TestServer {
         }
     }
 
-    fn set(&self, b: Behaviour) {
+    pub(crate) fn set(&self, b: Behaviour) {
         self.mode.store(b as u8, Ordering::Relaxed);
     }
 }

@@ -5,8 +5,7 @@
 //! As in the other supervisor scenarios, lb1 runs the script under dash and lb2 under
 //! `busybox sh`.
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +16,7 @@ use nix::sys::signal::Signal;
 
 use crate::netns::{GW, LB1, LB2, Netns, Topo, VIP1, VIP2};
 use crate::nginx::Nginx;
+use crate::supervisor::{Behaviour, TestServer};
 use crate::util::{Bg, Cmd, child_of, need_root, non_reaping_init, root, wait_until};
 
 /// The script under test.
@@ -414,65 +414,6 @@ fn a_steady_supervisor_sends_only_refreshes_and_a_probe_per_vip_per_refresh() {
 // ---------------------------------------------------------------------------------------------
 // A PID namespace whose init never reaps.
 
-/// A tiny HTTP health endpoint in a namespace: 200 while healthy, 503 otherwise.
-struct Health {
-    healthy: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Health {
-    fn start(ns: &Netns, port: u16) -> Health {
-        let healthy = Arc::new(AtomicBool::new(true));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (h, st, name) = (healthy.clone(), stop.clone(), ns.name.clone());
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            crate::netns::enter(&name);
-            let l = TcpListener::bind(("0.0.0.0", port)).expect("bind health endpoint");
-            l.set_nonblocking(true).expect("nonblocking");
-            let _ = ready_tx.send(());
-            while !st.load(Ordering::Relaxed) {
-                match l.accept() {
-                    Ok((mut s, _)) => {
-                        let code = if h.load(Ordering::Relaxed) { 200 } else { 503 };
-                        let _ = s.set_nonblocking(false);
-                        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-                        let mut buf = [0u8; 2048];
-                        let _ = s.read(&mut buf);
-                        let _ = write!(
-                            s,
-                            "HTTP/1.1 {code} x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
-                        );
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                }
-            }
-        });
-        ready_rx
-            .recv_timeout(Duration::from_secs(5))
-            .expect("health endpoint ready");
-        Health {
-            healthy,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn set(&self, healthy: bool) {
-        self.healthy.store(healthy, Ordering::Relaxed);
-    }
-}
-
-impl Drop for Health {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 /// A process in a PID namespace, as the root namespace's /proc shows it.
 #[derive(Debug)]
 struct Proc {
@@ -692,7 +633,7 @@ struct Jail {
     _unshare: Bg,
     init: i32,
     dir: tempfile::TempDir,
-    health: Health,
+    health: TestServer,
     sup: Option<Bg>,
 }
 
@@ -721,7 +662,7 @@ impl Jail {
             .prefix("vipkit-jail")
             .tempdir()
             .expect("tempdir");
-        let health = Health::start(ns, 8080);
+        let health = TestServer::start(ns, 8080);
         let jail = Jail {
             n,
             _unshare: unshare,
@@ -850,7 +791,7 @@ fn a_supervisor_whose_init_never_reaps_runs_60s_without_zombies() {
     }
     for cycle in 1..=2 {
         for j in &jails {
-            j.health.set(false);
+            j.health.set(Behaviour::Fail);
         }
         for j in &jails {
             if !wait_until(Duration::from_secs(5), || !vip_held(j)) {
@@ -860,7 +801,7 @@ fn a_supervisor_whose_init_never_reaps_runs_60s_without_zombies() {
         for j in &jails {
             j.wait_events("event=nginx-reload", 2 * cycle, Duration::from_secs(10));
             j.no_zombies(&format!("cycle {cycle}, after the release"));
-            j.health.set(true);
+            j.health.set(Behaviour::Healthy);
         }
         for j in &jails {
             if !wait_until(Duration::from_secs(5), || vip_held(j)) {
