@@ -23,12 +23,12 @@ use crate::nginx::Nginx;
 use crate::util::{Bg, Cmd, Output, need_root, root, wait_until};
 
 /// The script under test.
-fn script() -> PathBuf {
+pub(crate) fn script() -> PathBuf {
     root().join("scripts").join("vip-supervisor")
 }
 
 /// The directory of the freshly built vipkit binaries, passed as VIPKIT_BIN.
-fn bin_dir() -> PathBuf {
+pub(crate) fn bin_dir() -> PathBuf {
     crate::util::bin("vip-bind")
         .parent()
         .expect("binary directory")

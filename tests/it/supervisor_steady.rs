@@ -16,21 +16,8 @@ use nix::sys::signal::Signal;
 
 use crate::netns::{GW, LB1, LB2, Netns, Topo, VIP1, VIP2};
 use crate::nginx::Nginx;
-use crate::supervisor::{Behaviour, TestServer};
-use crate::util::{Bg, Cmd, child_of, need_root, non_reaping_init, root, wait_until};
-
-/// The script under test.
-fn script() -> PathBuf {
-    root().join("scripts").join("vip-supervisor")
-}
-
-/// The directory of the freshly built vipkit binaries, passed as VIPKIT_BIN.
-fn bin_dir() -> PathBuf {
-    crate::util::bin("vip-bind")
-        .parent()
-        .expect("binary directory")
-        .to_path_buf()
-}
+use crate::supervisor::{Behaviour, TestServer, bin_dir, script};
+use crate::util::{Bg, Cmd, child_of, need_root, non_reaping_init, wait_until};
 
 /// The shell lb`n` runs the script with.
 fn shell(n: u8) -> &'static str {
