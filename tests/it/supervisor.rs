@@ -963,7 +963,7 @@ struct Lab {
 }
 
 /// The page nginx serves on lb`n`: its name, so the client knows who answered.
-fn page(n: u8) -> String {
+pub(crate) fn page(n: u8) -> String {
     format!(
         "server {{ listen 80; location / {{ default_type text/plain; return 200 \"lb{n}\\n\"; }} }}\n"
     )

@@ -16,7 +16,7 @@ use nix::sys::signal::Signal;
 
 use crate::netns::{GW, LB1, LB2, Netns, Topo, VIP1, VIP2};
 use crate::nginx::Nginx;
-use crate::supervisor::{Behaviour, TestServer, bin_dir, script};
+use crate::supervisor::{Behaviour, TestServer, bin_dir, page, script};
 use crate::util::{Bg, Cmd, child_of, need_root, non_reaping_init, wait_until};
 
 /// The shell lb`n` runs the script with.
@@ -172,13 +172,6 @@ fn spacings(t: &[f64]) -> Vec<f64> {
 fn fmt_secs(v: &[f64]) -> String {
     let parts: Vec<String> = v.iter().map(|x| format!("{x:.2}")).collect();
     format!("[{}]", parts.join(", "))
-}
-
-/// The page nginx serves on lb`n`.
-fn page(n: u8) -> String {
-    format!(
-        "server {{ listen 80; location / {{ default_type text/plain; return 200 \"lb{n}\\n\"; }} }}\n"
-    )
 }
 
 /// Active-active, two supervisors with real nginx, INTERVAL=0.1 and GARP_REFRESH=2, once each
